@@ -1,0 +1,40 @@
+// The one board-session interface everything above the transports uses.
+// A transport (SSH, serial) implements BoardTransport; a BoardSession adds the
+// console capture and power control that exist whatever runs the commands.
+
+/** Result of one command run on the board. */
+export interface CommandResult {
+  command: string;
+  stdout: string;
+  /** Empty on transports that merge stderr into stdout (serial). */
+  stderr: string;
+  /** Exit code, or null when the command was ended by a signal. */
+  exitCode: number | null;
+  /** Signal name (e.g. "KILL") when the command was ended by one. */
+  signal?: string;
+  durationMs: number;
+}
+
+export interface RunOptions {
+  /** Milliseconds before the command is abandoned with a command-timeout error. */
+  timeoutMs?: number;
+  /** Throw a BoardError-free HarnessError when the exit code is not 0. */
+  check?: boolean;
+}
+
+/** How the harness talks to a booted board: a shell that runs commands. */
+export interface BoardTransport {
+  readonly kind: 'ssh' | 'serial';
+  run(command: string, options?: RunOptions): Promise<CommandResult>;
+  /** Copies a local file to the board and verifies its sha256 there. */
+  upload(localPath: string, remotePath: string, options?: { timeoutMs?: number }): Promise<void>;
+  readFile(remotePath: string, options?: { timeoutMs?: number }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** One timestamped chunk of console output. */
+export interface ConsoleChunk {
+  /** Milliseconds since the console was opened. */
+  atMs: number;
+  data: Buffer;
+}

@@ -1,0 +1,2 @@
+// placeholder, replaced by the CLI
+export async function main(_argv: string[]): Promise<number> { return 0; }

@@ -1,0 +1,165 @@
+// The emulated board's initramfs, made from Debian armel packages:
+// busybox-static for the userland, dropbear (+ its libraries) for SSH.
+// The base archive is cached, keyed by the packages' exact versions and
+// checksums, the init script and inittab; a per-run archive with the run's
+// authorized key is appended at boot (the kernel unpacks concatenated cpios).
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, readdir, readlink, rm, lstat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { execa } from 'execa';
+import { HarnessError, PrerequisiteError } from '../errors.ts';
+import { cachedEntry, inputsKey } from '../util/cache.ts';
+import { buildCpio, type CpioEntry } from './cpio.ts';
+
+export interface RootfsSpec {
+  /** Debian architecture of the guest, e.g. "armel". */
+  arch: string;
+  packages: readonly string[];
+  initScript: string;
+  inittab: string;
+}
+
+export interface RootfsMeta {
+  /** Versions of the packages the archive was made from. */
+  packages: Record<string, string>;
+  /** OpenSSH-style fingerprint of the board's ed25519 host key. */
+  hostKeyFingerprint: string;
+  /** The host key's public line ("ssh-ed25519 AAAA..."). */
+  hostKeyPublic: string;
+}
+
+export interface Rootfs {
+  initrd: string;
+  meta: RootfsMeta;
+  built: boolean;
+}
+
+/** Files of the packages that go into the image: the rest (docs, gconv, locales) is left out. */
+const KEEP = [/^bin\/busybox$/, /^usr\/sbin\/dropbear$/, /^lib\/ld-linux[^/]*$/, /^(usr\/)?lib\/[^/]+-linux-gnueabi\/[^/]+\.so[.0-9]*$/];
+
+/** Asks apt for the exact version and checksum of each package (no download), for the cache key. */
+async function packageIdentities(spec: RootfsSpec): Promise<Record<string, string>> {
+  const ids: Record<string, string> = {};
+  for (const pkg of spec.packages) {
+    const name = `${pkg}:${spec.arch}`;
+    const result = await execa('apt-cache', ['show', '--no-all-versions', name], { reject: false, timeout: 60_000 });
+    const version = /^Version: (.+)$/m.exec(result.stdout)?.[1];
+    const sha = /^SHA256: (.+)$/m.exec(result.stdout)?.[1];
+    if (result.exitCode !== 0 || version === undefined) {
+      throw new PrerequisiteError(
+        `package ${name} is not known to apt (is the ${spec.arch} architecture added and the package list updated?)\n` +
+          `  fix: dpkg --add-architecture ${spec.arch} && apt-get update   (or: npx vnet-harness doctor --install)`,
+      );
+    }
+    ids[pkg] = `${version} ${sha ?? ''}`.trim();
+  }
+  return ids;
+}
+
+/** Lists every path under dir, depth first, parents before children. */
+async function walk(dir: string, base = dir): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    const full = join(dir, entry.name);
+    out.push(relative(base, full));
+    if (entry.isDirectory()) out.push(...(await walk(full, base)));
+  }
+  return out;
+}
+
+/** Makes the board's ed25519 host key in dropbear's format, with the host's dropbearkey. */
+async function makeHostKey(dir: string): Promise<{ key: Buffer; publicLine: string; fingerprint: string }> {
+  const keyPath = join(dir, 'dropbear_ed25519_host_key');
+  await execa('dropbearkey', ['-t', 'ed25519', '-f', keyPath], { timeout: 30_000 }).catch((error: unknown) => {
+    throw new PrerequisiteError(`dropbearkey failed (host package dropbear-bin): ${String(error)}`);
+  });
+  const pub = await execa('dropbearkey', ['-y', '-f', keyPath], { timeout: 30_000 });
+  const publicLine = pub.stdout.split('\n').find((l) => l.startsWith('ssh-ed25519 '));
+  if (publicLine === undefined) throw new HarnessError(`dropbearkey -y printed no public key:\n${pub.stdout}`);
+  const blob = Buffer.from(publicLine.split(' ')[1] ?? '', 'base64');
+  const fingerprint = `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+  const key = await readFile(keyPath);
+  await rm(keyPath);
+  return { key, publicLine: publicLine.split(' ').slice(0, 2).join(' '), fingerprint };
+}
+
+/** Builds the base initramfs (gzip cpio) into dir; returns its metadata. */
+async function buildBase(spec: RootfsSpec, ids: Record<string, string>, dir: string, log: (l: string) => void): Promise<RootfsMeta> {
+  const work = await mkdtemp(join(tmpdir(), 'vnet-rootfs-'));
+  try {
+    log(`rootfs: fetching ${spec.packages.length} ${spec.arch} packages with apt-get download`);
+    const debs = join(work, 'debs');
+    const tree = join(work, 'tree');
+    await execa('mkdir', ['-p', debs, tree]);
+    await execa('apt-get', ['download', ...spec.packages.map((p) => `${p}:${spec.arch}`)], {
+      cwd: debs,
+      timeout: 300_000,
+    });
+    for (const deb of await readdir(debs)) {
+      await execa('dpkg-deb', ['-x', join(debs, deb), tree], { timeout: 120_000 });
+    }
+    const entries: CpioEntry[] = [];
+    const dirs = new Set<string>();
+    const addDir = (path: string): void => {
+      const parts = path.split('/');
+      for (let i = 1; i <= parts.length; i++) {
+        const d = parts.slice(0, i).join('/');
+        if (!dirs.has(d)) {
+          dirs.add(d);
+          entries.push({ type: 'dir', path: d });
+        }
+      }
+    };
+    for (const path of await walk(tree)) {
+      if (!KEEP.some((re) => re.test(path))) continue;
+      const full = join(tree, path);
+      const st = await lstat(full);
+      const parent = path.split('/').slice(0, -1).join('/');
+      if (parent) addDir(parent);
+      if (st.isSymbolicLink()) entries.push({ type: 'symlink', path, target: await readlink(full) });
+      else if (st.isFile()) entries.push({ type: 'file', path, data: await readFile(full), mode: st.mode & 0o777 });
+    }
+    for (const d of ['proc', 'sys', 'dev', 'tmp', 'run', 'root', 'etc/dropbear', 'etc/vnet-harness', 'sbin', 'usr/bin']) addDir(d);
+    const hostKey = await makeHostKey(work);
+    entries.push(
+      { type: 'file', path: 'init', data: Buffer.from(spec.initScript), mode: 0o755 },
+      { type: 'file', path: 'etc/inittab', data: Buffer.from(spec.inittab) },
+      { type: 'file', path: 'etc/passwd', data: Buffer.from('root::0:0:root:/root:/bin/sh\n') },
+      { type: 'file', path: 'etc/group', data: Buffer.from('root:x:0:\n') },
+      { type: 'file', path: 'etc/shells', data: Buffer.from('/bin/sh\n') },
+      { type: 'file', path: 'etc/dropbear/dropbear_ed25519_host_key', data: hostKey.key, mode: 0o600 },
+    );
+    const initrd = gzipSync(buildCpio(entries), { level: 6 });
+    await writeFile(join(dir, 'initrd.cpio.gz'), initrd);
+    log(`rootfs: ${entries.length} entries, ${(initrd.length / 1024).toFixed(0)} KiB compressed`);
+    return { packages: ids, hostKeyFingerprint: hostKey.fingerprint, hostKeyPublic: hostKey.publicLine };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** Returns the cached base initramfs for this spec, building it when its inputs changed. */
+export async function ensureRootfs(spec: RootfsSpec, log: (line: string) => void): Promise<Rootfs> {
+  const ids = await packageIdentities(spec);
+  const key = inputsKey([
+    'rootfs-v1',
+    spec.arch,
+    ...Object.entries(ids).map(([k, v]) => `${k}=${v}`),
+    spec.initScript,
+    spec.inittab,
+  ]);
+  const entry = await cachedEntry<RootfsMeta>('rootfs', key, (dir) => buildBase(spec, ids, dir, log));
+  if (!entry.built) log(`rootfs: cached (${entry.dir})`);
+  return { initrd: join(entry.dir, 'initrd.cpio.gz'), meta: entry.meta, built: entry.built };
+}
+
+/** The per-run archive appended to the base: the run's authorized key. */
+export function perRunArchive(authorizedKeys: string): Buffer {
+  return buildCpio([
+    { type: 'dir', path: 'etc' },
+    { type: 'dir', path: 'etc/vnet-harness' },
+    { type: 'file', path: 'etc/vnet-harness/authorized_keys', data: Buffer.from(authorizedKeys), mode: 0o600 },
+  ]);
+}

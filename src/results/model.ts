@@ -1,0 +1,162 @@
+// The one results model. Stage suites produce it; results.json is it, and every
+// other report (JUnit, HTML, Markdown, comparison) is a view of it. Bump
+// RESULTS_SCHEMA on any incompatible change and document it in the README.
+
+export const RESULTS_SCHEMA = 1;
+
+/** Verdict of a whole stage. */
+export type StageVerdict = 'pass' | 'fail' | 'crash' | 'hang' | 'build-error' | 'error' | 'skipped';
+
+/** Verdict of one check inside a stage. */
+export type CheckVerdict = 'pass' | 'fail' | 'error' | 'skipped';
+
+/** Classes of kernel messages the console watcher reports. */
+export type KernelEventClass =
+  | 'oops'
+  | 'panic'
+  | 'bug'
+  | 'warning'
+  | 'soft-lockup'
+  | 'hung-task'
+  | 'rcu-stall'
+  | 'kasan'
+  | 'kmemleak'
+  | 'ubsan'
+  | 'hang';
+
+/** A kernel fault seen on the console or in dmesg. */
+export interface KernelEvent {
+  class: KernelEventClass;
+  /** The first line of the report, e.g. "Kernel panic - not syncing: Fatal exception". */
+  firstLine: string;
+  /** The whole report, from its start marker to its end marker. */
+  text: string;
+  /** Milliseconds since the run started, when it was seen. */
+  atMs?: number;
+  /** Whether the kernel is still usable after it (a panic or oops in interrupt is fatal). */
+  fatal: boolean;
+}
+
+/** One compiler diagnostic. */
+export interface Diagnostic {
+  file: string;
+  line: number;
+  column: number;
+  severity: 'error' | 'warning' | 'note';
+  message: string;
+  /** e.g. "-Wunused-variable", when the compiler named one. */
+  option?: string;
+}
+
+/** Result of building one stage's module. */
+export interface BuildResult {
+  stage: number;
+  ok: boolean;
+  /** Path of the built .ko, when ok. */
+  module?: string;
+  vermagic?: string;
+  /** sha256 of the .ko, when ok. */
+  sha256?: string;
+  warnings: Diagnostic[];
+  diagnostics: Diagnostic[];
+  /** Whether the compiler actually ran (false when the module was up to date). */
+  compiled: boolean;
+  durationMs: number;
+  /** The raw compiler output, kept for reports. */
+  log: string;
+}
+
+/** One check of a stage, with the values it compared. */
+export interface CheckResult {
+  id: string;
+  title: string;
+  verdict: CheckVerdict;
+  expected?: unknown;
+  actual?: unknown;
+  message?: string;
+  durationMs?: number;
+}
+
+/** A snapshot of /sys/class/net/<if>/ at one moment. */
+export interface InterfaceReading {
+  at: string;
+  address?: string;
+  flags?: number;
+  flagNames?: string[];
+  mtu?: number;
+  type?: number;
+  operstate?: string;
+  statistics: Record<string, number>;
+}
+
+/** What a ping printed, parsed. */
+export interface PingStats {
+  target: string;
+  transmitted: number;
+  received: number;
+  lossPercent: number;
+  rttMinMs?: number;
+  rttAvgMs?: number;
+  rttMaxMs?: number;
+}
+
+/** A timed step of a stage (upload, insmod, ping, ...). */
+export interface StepTiming {
+  name: string;
+  durationMs: number;
+}
+
+export interface StageResult {
+  stage: number;
+  title: string;
+  verdict: StageVerdict;
+  /** Why the stage ended as it did, in one line, when it did not pass. */
+  reason?: string;
+  build?: BuildResult;
+  checks: CheckResult[];
+  readings: InterfaceReading[];
+  pings: PingStats[];
+  /** Round-trip times of the probe's echo replies, in ms. */
+  rttsMs: number[];
+  /** Kernel log lines that appeared during the stage. */
+  dmesg: string[];
+  kernelEvents: KernelEvent[];
+  steps: StepTiming[];
+  startedAt: string;
+  durationMs: number;
+  /** Whether the board was power-cycled after this stage. */
+  recovered?: boolean;
+}
+
+export interface BoardInfo {
+  name: string;
+  kernelRelease?: string;
+  machine?: string;
+  transport: 'ssh' | 'serial';
+  emulated: boolean;
+}
+
+export interface DriverSource {
+  path: string;
+  gitRevision?: string;
+  gitDirty?: boolean;
+  /** sha256 over the tree's file names and contents. */
+  contentHash: string;
+}
+
+export interface RunResults {
+  schema: typeof RESULTS_SCHEMA;
+  runId: string;
+  startedAt: string;
+  durationMs: number;
+  harnessVersion: string;
+  board: BoardInfo;
+  driver: DriverSource;
+  /** Overall verdict: pass only when every selected stage passed. */
+  verdict: 'pass' | 'fail' | 'error';
+  stages: StageResult[];
+  /** Infrastructure errors that ended the run early, if any. */
+  errors: string[];
+  /** Console transcript file, relative to the results file. */
+  consoleLog?: string;
+}
