@@ -1,0 +1,124 @@
+// Rules that involve several keys or the file system. They run on the raw
+// data even when the schema found type errors, so one run reports everything.
+import fs from 'node:fs';
+import path from 'node:path';
+import { resolveConfigPath } from './paths.ts';
+import type { RawIssue } from './raw-issue.ts';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+// Keys the harness fills in at run time for an emulated board; a value in the
+// YAML would be ignored, and a silently ignored setting misleads.
+const RUNTIME_SSH_KEYS: Record<string, string> = {
+  host: 'the harness forwards a free loopback port to the guest',
+  port: 'the harness forwards a free loopback port to the guest',
+  key_file: 'the harness installs a per-run key',
+  host_key: 'the harness pins the host key it generated for the cached rootfs',
+  passphrase_env: 'the per-run key has no passphrase',
+};
+
+export interface RuleContext {
+  /** Directory of the YAML file: relative paths inside it resolve from here. */
+  dir: string;
+  /** Base name of the file without extension, when the file lies in boards/ (its name must match). */
+  expectedName?: string;
+}
+
+/** Checks the rules that span several keys or need the file system. */
+export function checkRules(data: unknown, ctx: RuleContext): RawIssue[] {
+  if (!isObj(data)) return [];
+  const issues: RawIssue[] = [];
+  const missing = (p: PropertyKey[], why: string) => {
+    const key = String(p[p.length - 1]);
+    issues.push({ path: p, at: 'parent', message: `missing required key "${key}" (${why})` });
+  };
+  const notAllowed = (p: PropertyKey[], why: string) =>
+    issues.push({ path: p, at: 'key', message: `not allowed here: ${why}; remove it` });
+
+  if (ctx.expectedName !== undefined && typeof data.name === 'string' && data.name !== ctx.expectedName) {
+    issues.push({
+      path: ['name'],
+      at: 'value',
+      message: `expected "${ctx.expectedName}" (a board in boards/ is named after its file), found "${data.name}"`,
+    });
+  }
+
+  const ssh = data.ssh;
+  const serial = data.serial;
+  if (data.emulated !== undefined) {
+    if (data.kernel_tree !== undefined) notAllowed(['kernel_tree'], 'an emulated board gets its kernel tree built by the harness from emulated.kernel');
+    if (data.lock !== undefined) notAllowed(['lock'], 'each emulated board run is its own QEMU instance and takes no lock');
+    if (data.power !== undefined) notAllowed(['power'], 'the harness powers an emulated board by restarting QEMU');
+    if (isObj(ssh)) {
+      for (const [key, why] of Object.entries(RUNTIME_SSH_KEYS)) {
+        if (ssh[key] !== undefined) notAllowed(['ssh', key], `set at run time for an emulated board (${why})`);
+      }
+    }
+    if (isObj(serial) && serial.device !== undefined) {
+      notAllowed(['serial', 'device'], 'the harness connects the emulated console itself');
+    }
+    const emu = data.emulated;
+    if (isObj(emu)) {
+      checkFile(issues, ['emulated', 'kernel', 'fragment'], valueAt2(emu, 'kernel', 'fragment'), ctx.dir);
+      checkFile(issues, ['emulated', 'rootfs', 'init'], valueAt2(emu, 'rootfs', 'init'), ctx.dir);
+      checkFile(issues, ['emulated', 'rootfs', 'inittab'], valueAt2(emu, 'rootfs', 'inittab'), ctx.dir);
+    }
+  } else {
+    if (data.kernel_tree === undefined) missing(['kernel_tree'], 'a real board needs the path of its prepared kernel build tree');
+    if (ssh === undefined && serial === undefined) {
+      issues.push({
+        path: [],
+        at: 'value',
+        message: 'expected at least one of "ssh" or "serial": a real board needs a way to be reached',
+      });
+    }
+    if (isObj(ssh)) {
+      for (const key of ['host', 'user', 'key_file', 'host_key']) {
+        if (ssh[key] === undefined) missing(['ssh', key], sshWhy(key));
+      }
+    }
+    if (isObj(serial) && serial.device === undefined) missing(['serial', 'device'], 'the TTY of the serial console, such as /dev/ttyUSB0');
+    const dt = data.default_transport;
+    if ((dt === 'ssh' && ssh === undefined) || (dt === 'serial' && serial === undefined)) {
+      issues.push({ path: ['default_transport'], at: 'value', message: `expected a transport this board has, found "${dt}" but no "${dt}" section` });
+    }
+  }
+  if (isObj(data.power) && Object.keys(data.power).length === 0) {
+    issues.push({ path: ['power'], at: 'value', message: 'expected at least one of on, off, cycle, found an empty mapping' });
+  }
+  return issues;
+}
+
+function sshWhy(key: string): string {
+  switch (key) {
+    case 'host':
+      return "a real board's SSH address";
+    case 'user':
+      return 'the user to log in as';
+    case 'key_file':
+      return 'the private key used to log in';
+    default:
+      return 'the pinned host key fingerprint, SHA256:... as printed by `ssh-keygen -lf`';
+  }
+}
+
+function valueAt2(obj: Obj, a: string, b: string): unknown {
+  const inner = obj[a];
+  return isObj(inner) ? inner[b] : undefined;
+}
+
+function checkFile(issues: RawIssue[], p: PropertyKey[], value: unknown, dir: string): void {
+  if (typeof value !== 'string' || value.trim() === '') return;
+  const resolved = resolveConfigPath(value, dir);
+  let ok = false;
+  try {
+    ok = fs.statSync(resolved).isFile();
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    const shown = path.relative(process.cwd(), resolved);
+    issues.push({ path: p, at: 'value', message: `expected an existing file, found none at ${shown.startsWith('..') ? resolved : shown}` });
+  }
+}

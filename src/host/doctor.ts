@@ -1,0 +1,261 @@
+// Host prerequisites of a board: which tools, Debian packages and foreign
+// architectures it needs, what is missing, and the ONE command installing it.
+// The probe is injectable so tests can fake a host that lacks things.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { loadBoard } from '../config/board.ts';
+import type { BoardConfig } from '../config/types.ts';
+import { ExitCode } from '../errors.ts';
+
+export interface ProbeResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** What doctor asks of the host; replaced in tests. */
+export interface HostProbe {
+  /** Runs a command without a shell; never throws (a missing program gives exit code 127). */
+  run(command: string, args: string[]): Promise<ProbeResult>;
+  /** Absolute path of an executable (looked up in PATH unless it contains a slash), or null. */
+  which(command: string): Promise<string | null>;
+  /** True when the path exists (file, directory or device). */
+  exists(p: string): Promise<boolean>;
+  uid(): number;
+  /** Runs a shell command with the terminal attached; resolves to its exit code. */
+  shell(command: string): Promise<number>;
+}
+
+export type MissingKind = 'command' | 'package' | 'architecture' | 'apt-package' | 'path';
+
+/** One missing prerequisite. `package` is the Debian package that provides it, when there is one. */
+export interface MissingItem {
+  kind: MissingKind;
+  name: string;
+  detail: string;
+  package?: string;
+}
+
+/** The host as it is: real commands, real PATH. */
+export const systemProbe: HostProbe = {
+  async run(command, args) {
+    const r = await execa(command, args, { reject: false, timeout: 60_000, env: { LC_ALL: 'C' } });
+    const missingProgram = (r as { code?: string }).code === 'ENOENT';
+    return {
+      exitCode: missingProgram ? 127 : (r.exitCode ?? 1),
+      stdout: String(r.stdout ?? ''),
+      stderr: missingProgram ? `${command}: not found` : String(r.stderr ?? ''),
+    };
+  },
+  async which(command) {
+    const candidates = command.includes('/')
+      ? [command]
+      : (process.env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, command));
+    for (const c of candidates) {
+      try {
+        await fs.promises.access(c, fs.constants.X_OK);
+        if ((await fs.promises.stat(c)).isFile()) return path.resolve(c);
+      } catch {
+        // not here; next PATH entry
+      }
+    }
+    return null;
+  },
+  async exists(p) {
+    return fs.promises.access(p).then(
+      () => true,
+      () => false,
+    );
+  },
+  uid: () => process.getuid?.() ?? -1,
+  shell: (command) =>
+    new Promise((resolve) => {
+      const child = spawn('sh', ['-c', command], { stdio: 'inherit' });
+      child.on('error', () => resolve(127));
+      child.on('close', (code) => resolve(code ?? 1));
+    }),
+};
+
+interface CommandNeed {
+  command: string;
+  package?: string;
+  why: string;
+}
+
+/** The Debian package that ships a cross compiler prefix such as `arm-linux-gnueabi-`, if it is Debian's. */
+export function crossCompilerPackage(prefix: string): string | undefined {
+  const m = /^([a-z0-9_]+-linux-gnu[a-z0-9]*)-$/.exec(prefix);
+  return m ? `gcc-${m[1]}` : undefined;
+}
+
+function commandNeeds(board: BoardConfig): CommandNeed[] {
+  const cc = `${board.crossCompile}gcc`;
+  const ccPackage = crossCompilerPackage(board.crossCompile);
+  const needs: CommandNeed[] = [
+    { command: cc, ...(ccPackage ? { package: ccPackage } : {}), why: 'cross compiler (cross_compile)' },
+    { command: 'make', package: 'make', why: 'runs Kbuild' },
+  ];
+  if (board.kind === 'emulated') {
+    const q = board.emulated.qemu;
+    needs.push({ command: q, ...(/^qemu-system-(arm|aarch64)$/.test(q) ? { package: 'qemu-system-arm' } : {}), why: 'runs the emulated board' });
+  }
+  return needs;
+}
+
+function packageNeeds(board: BoardConfig): string[] {
+  const pkgs = [...board.hostPackages];
+  if (board.kind === 'emulated') pkgs.push(board.emulated.kernel.package);
+  return [...new Set(pkgs)];
+}
+
+/** Lists every host prerequisite of `board` that is missing (empty when the host is ready). */
+export async function checkHost(board: BoardConfig, probe: HostProbe = systemProbe): Promise<MissingItem[]> {
+  const missing: MissingItem[] = [];
+
+  for (const need of commandNeeds(board)) {
+    if ((await probe.which(need.command)) === null) {
+      missing.push({
+        kind: 'command',
+        name: need.command,
+        detail: `${need.why}: not found in PATH${need.package ? '' : ' (not a Debian package; install it and put it in PATH)'}`,
+        ...(need.package ? { package: need.package } : {}),
+      });
+    }
+  }
+
+  const pkgs = packageNeeds(board);
+  const states = await Promise.all(pkgs.map((p) => probe.run('dpkg-query', ['-W', '-f=${Status}', p])));
+  pkgs.forEach((p, i) => {
+    const r = states[i]!;
+    if (r.exitCode === 0 && /\binstall ok installed\b/.test(r.stdout)) return;
+    const detail =
+      r.exitCode === 127
+        ? 'cannot check: dpkg-query not found (doctor needs a Debian-based host)'
+        : r.exitCode === 0
+          ? `not installed (dpkg status: ${r.stdout.trim() || 'unknown'})`
+          : 'not installed';
+    missing.push({ kind: 'package', name: p, detail, package: p });
+  });
+
+  if (board.kind === 'emulated') missing.push(...(await checkGuestArch(board.emulated.rootfs, probe)));
+  else missing.push(...(await checkRealBoardPaths(board, probe)));
+
+  return missing;
+}
+
+async function checkGuestArch(rootfs: { arch: string; packages: string[] }, probe: HostProbe): Promise<MissingItem[]> {
+  const native = (await probe.run('dpkg', ['--print-architecture'])).stdout.trim();
+  const foreign = (await probe.run('dpkg', ['--print-foreign-architectures'])).stdout.split(/\s+/).filter(Boolean);
+  if (rootfs.arch !== native && !foreign.includes(rootfs.arch)) {
+    return [
+      {
+        kind: 'architecture',
+        name: rootfs.arch,
+        detail: `Debian architecture of the emulated rootfs is not enabled (dpkg --print-foreign-architectures: ${foreign.join(' ') || 'none'})`,
+      },
+    ];
+  }
+  // The rootfs is made with `apt-get download pkg:arch`: apt must know each package.
+  // One apt-cache call for all (each call costs ~1 s); it prints a stanza per package it knows.
+  const names = rootfs.packages.map((p) => `${p}:${rootfs.arch}`);
+  const shown = await probe.run('apt-cache', ['show', '--no-all-versions', ...names]);
+  const known = new Set<string>();
+  for (const stanza of shown.stdout.split(/\n\s*\n/)) {
+    const pkg = /^Package: (\S+)$/m.exec(stanza)?.[1];
+    const arch = /^Architecture: (\S+)$/m.exec(stanza)?.[1];
+    if (pkg && arch) known.add(`${pkg}:${arch}`);
+  }
+  return names.flatMap((n) =>
+    known.has(n)
+      ? []
+      : [{ kind: 'apt-package' as const, name: n, detail: 'not known to apt (package lists not updated since the architecture was added?)' }],
+  );
+}
+
+async function checkRealBoardPaths(board: Extract<BoardConfig, { kind: 'real' }>, probe: HostProbe): Promise<MissingItem[]> {
+  const out: MissingItem[] = [];
+  const need = async (p: string, detail: string) => {
+    if (!(await probe.exists(p))) out.push({ kind: 'path', name: p, detail });
+  };
+  await need(path.join(board.kernelTree, 'Makefile'), `kernel_tree ${board.kernelTree} is not a kernel tree (no Makefile)`);
+  await need(
+    path.join(board.kernelTree, 'Module.symvers'),
+    `kernel_tree ${board.kernelTree} is not built (no Module.symvers): run make modules there once`,
+  );
+  if (board.ssh) await need(board.ssh.keyFile, 'ssh.key_file: the SSH private key does not exist');
+  if (board.serial) await need(board.serial.device, 'serial.device: the serial TTY does not exist (board unplugged?)');
+  return out;
+}
+
+/** The one shell command that installs every installable missing item, or null when apt cannot help. */
+export function installCommand(missing: readonly MissingItem[]): string | null {
+  const archs = [...new Set(missing.filter((m) => m.kind === 'architecture').map((m) => m.name))];
+  const pkgs = [...new Set(missing.flatMap((m) => (m.package ? [m.package] : [])))];
+  const needUpdate = archs.length > 0 || pkgs.length > 0 || missing.some((m) => m.kind === 'apt-package');
+  if (!needUpdate) return null;
+  const steps = archs.map((a) => `dpkg --add-architecture ${a}`);
+  steps.push('apt-get update');
+  // No recommends: they pull in hundreds of MB (QEMU GUI, firmware) the harness never uses.
+  if (pkgs.length > 0) steps.push(`DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${pkgs.join(' ')}`);
+  return steps.join(' && ');
+}
+
+function printMissing(board: BoardConfig, missing: readonly MissingItem[], out: { write(s: string): unknown }): void {
+  const width = Math.max(...missing.map((m) => m.kind.length));
+  out.write(`doctor: board ${board.name} (${board.kind}): ${missing.length} missing\n`);
+  for (const m of missing) out.write(`  missing ${m.kind.padEnd(width)}  ${m.name}: ${m.detail}\n`);
+  const notApt = missing.filter((m) => !m.package && m.kind !== 'architecture' && m.kind !== 'apt-package');
+  if (notApt.length > 0) out.write(`  (${notApt.length} of these cannot be installed with apt: fix them by hand)\n`);
+}
+
+export interface DoctorOptions {
+  /** A loaded board, or `--board` as given (name in boardsDir or path to a YAML file). */
+  board: BoardConfig | string;
+  boardsDir?: string;
+  install?: boolean;
+  out?: { write(s: string): unknown };
+  probe?: HostProbe;
+}
+
+/** `vnet-harness doctor`: prints what is missing and the install command; `install` runs it as root. Returns the exit code. */
+export async function doctorCommand(options: DoctorOptions): Promise<number> {
+  const { install = false, out = process.stdout, probe = systemProbe } = options;
+  const board =
+    typeof options.board === 'string' ? loadBoard(options.board, { boardsDir: options.boardsDir ?? 'boards' }) : options.board;
+  let missing = await checkHost(board, probe);
+  if (missing.length === 0) {
+    out.write(`doctor: board ${board.name} (${board.kind}): every host prerequisite is present\n`);
+    return ExitCode.ok;
+  }
+  printMissing(board, missing, out);
+  const command = installCommand(missing);
+  if (command === null) return ExitCode.infrastructure;
+  if (!install) {
+    out.write(`install with (as root):\n  ${command}\nor: npx vnet-harness doctor --board ${board.name} --install\n`);
+    return ExitCode.infrastructure;
+  }
+  const uid = probe.uid();
+  if (uid !== 0) {
+    out.write(
+      `doctor --install refused: installing Debian packages needs root (uid 0), this process runs as uid ${uid}.\n` +
+        `run as root:\n  sudo sh -c '${command}'\n`,
+    );
+    return ExitCode.infrastructure;
+  }
+  out.write(`doctor: running: ${command}\n`);
+  const code = await probe.shell(command);
+  if (code !== 0) {
+    out.write(`doctor: the install command failed with exit code ${code}\n`);
+    return ExitCode.infrastructure;
+  }
+  missing = await checkHost(board, probe);
+  if (missing.length === 0) {
+    out.write(`doctor: board ${board.name}: every host prerequisite is present now\n`);
+    return ExitCode.ok;
+  }
+  out.write('doctor: still missing after the install:\n');
+  printMissing(board, missing, out);
+  return ExitCode.infrastructure;
+}

@@ -1,0 +1,264 @@
+// Board file validation: every error names file:line:col, the key and what
+// was expected; the two real board files validate; --board by name and path.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { boardsCommand } from '../src/commands/boards.ts';
+import { formatIssue, listBoards, loadBoard, resolveBoardFile, validateBoardFile } from '../src/config/board.ts';
+import { readSecret } from '../src/config/secrets.ts';
+import { isSha256Fingerprint } from '../src/config/schema.ts';
+import { ConfigError } from '../src/errors.ts';
+
+const repo = path.resolve(import.meta.dirname, '..');
+const boardsDir = path.join(repo, 'boards');
+const fixtures = path.join(repo, 'test/fixtures/config');
+/** The file name as issues print it: relative below the working directory (like a compiler), else absolute. */
+const shown = (file: string) => (file.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), file) : file);
+const fixture = (name: string) => path.join(fixtures, name);
+
+/** Formatted issues of one fixture. */
+function errorsOf(name: string): string[] {
+  const result = validateBoardFile(fixture(name));
+  expect(result.board, `${name} must not validate`).to.equal(undefined);
+  return result.issues.map(formatIssue);
+}
+
+describe('board config: errors with file:line:col', () => {
+  it('unknown key: points at the key, suggests the close known key', () => {
+    const f = shown(fixture('unknown-key.yaml'));
+    expect(errorsOf('unknown-key.yaml')).to.deep.equal([
+      `${f}:6:3: ssh.host_key: missing required key "host_key" (the pinned host key fingerprint, SHA256:... as printed by \`ssh-keygen -lf\`)`,
+      `${f}:9:3: ssh.hostkey: unknown key "hostkey" (did you mean "host_key"?); expected one of: host, port, user, key_file, host_key, passphrase_env, connect_timeout, keepalive_interval, keepalive_count_max`,
+    ]);
+  });
+
+  it('wrong type: points at the value, says expected and found', () => {
+    expect(errorsOf('wrong-type.yaml')).to.deep.equal([
+      `${shown(fixture('wrong-type.yaml'))}:7:9: ssh.port: expected an integer, found the string "2222"`,
+    ]);
+  });
+
+  it('missing field: points at the mapping that lacks it', () => {
+    expect(errorsOf('missing-field.yaml')).to.deep.equal([
+      `${shown(fixture('missing-field.yaml'))}:7:5: ssh.host_key: missing required key "host_key" (the pinned host key fingerprint, SHA256:... as printed by \`ssh-keygen -lf\`)`,
+    ]);
+  });
+
+  it('missing top-level field: points at the top mapping (after leading comments)', () => {
+    expect(errorsOf('missing-top-level.yaml')).to.deep.equal([
+      `${shown(fixture('missing-top-level.yaml'))}:3:1: arch: missing required key "arch" (expected a string)`,
+    ]);
+  });
+
+  it('bad fingerprint format: padding is refused, position inside a flow mapping', () => {
+    expect(errorsOf('bad-fingerprint.yaml')).to.deep.equal([
+      `${shown(fixture('bad-fingerprint.yaml'))}:5:70: ssh.host_key: expected 'SHA256:' followed by 43 base64 characters without '=' padding (as printed by \`ssh-keygen -lf\`), found the string "SHA256:uj741gNBnxSUVnv9MNUCuesEH/6p9JrIaVXjCMGalj8="`,
+    ]);
+  });
+
+  it('YAML syntax error: an unclosed quote is reported where it opens', () => {
+    expect(errorsOf('syntax-error.yaml')).to.deep.equal([
+      `${shown(fixture('syntax-error.yaml'))}:7:9: YAML syntax error: Missing closing "quote (opened here, still open at 9:1)`,
+    ]);
+  });
+
+  it('bad environment variable name for a secret', () => {
+    expect(errorsOf('bad-env-name.yaml')).to.deep.equal([
+      `${shown(fixture('bad-env-name.yaml'))}:7:17: serial.password_env: expected the NAME of an environment variable (A-Z, 0-9, _, not starting with a digit), found the string "lab-password"`,
+    ]);
+  });
+
+  it('a secret written in the YAML is refused with the *_env hint', () => {
+    expect(errorsOf('secret-in-yaml.yaml')).to.deep.equal([
+      `${shown(fixture('secret-in-yaml.yaml'))}:7:3: serial.password: unknown key "password": secrets never live in the YAML; use password_env with the name of an environment variable`,
+    ]);
+  });
+
+  it('missing referenced file: points at the value, names the resolved path', () => {
+    expect(errorsOf('missing-file.yaml')).to.deep.equal([
+      `${shown(fixture('missing-file.yaml'))}:16:11: emulated.rootfs.init: expected an existing file, found none at ${shown(fixture('emu/no-such-init'))}`,
+    ]);
+  });
+
+  it('emulated board: run-time SSH keys are refused', () => {
+    expect(errorsOf('emulated-runtime-keys.yaml')).to.deep.equal([
+      `${shown(fixture('emulated-runtime-keys.yaml'))}:13:3: ssh.port: not allowed here: set at run time for an emulated board (the harness forwards a free loopback port to the guest); remove it`,
+    ]);
+  });
+
+  it('reports every error of a file at once, sorted by position', () => {
+    const f = shown(fixture('many-errors.yaml'));
+    expect(errorsOf('many-errors.yaml')).to.deep.equal([
+      `${f}:1:1: kernel_tree: missing required key "kernel_tree" (a real board needs the path of its prepared kernel build tree)`,
+      `${f}:1:7: name: expected a board name of a-z, 0-9, ".", "_", "-", found the string "Lab Board"`,
+      `${f}:3:16: cross_compile: expected a toolchain prefix ending in "-" such as arm-linux-gnueabi-, found the string "arm-linux-gnueabi"`,
+      `${f}:8:13: ssh.host_key: expected 'SHA256:' followed by 43 base64 characters without '=' padding (as printed by \`ssh-keygen -lf\`), found the string "SHA256:tooshort"`,
+      `${f}:9:24: ssh.keepalive_count_max: expected a number ≥ 1, found the number 0`,
+      `${f}:10:21: timeouts.command: expected a number > 0, found the number -1`,
+      `${f}:11:20: default_transport: expected one of "ssh", "serial", found the string "telnet"`,
+      `${f}:12:23: host_packages[1]: expected a Debian package name, found the string "Bad_Package"`,
+    ]);
+  });
+
+  it('loadBoard throws a ConfigError carrying the formatted issues', () => {
+    let caught: unknown;
+    try {
+      loadBoard(fixture('wrong-type.yaml'), { boardsDir });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).to.be.instanceOf(ConfigError);
+    const err = caught as ConfigError;
+    expect(err.exitCode).to.equal(2);
+    expect(err.issues).to.deep.equal([`${shown(fixture('wrong-type.yaml'))}:7:9: ssh.port: expected an integer, found the string "2222"`]);
+    expect(err.message).to.contain(`${shown(fixture('wrong-type.yaml'))}:7:9: ssh.port:`);
+  });
+});
+
+describe('board config: the project boards', () => {
+  it('both boards in boards/ validate', () => {
+    const entries = listBoards(boardsDir);
+    expect(entries.map((e) => [e.name, e.issues.map(formatIssue)])).to.deep.equal([
+      ['imx257', []],
+      ['qemu-imx25', []],
+    ]);
+  });
+
+  it('qemu-imx25 is emulated, with files resolved next to the YAML', () => {
+    const b = loadBoard('qemu-imx25', { boardsDir });
+    if (b.kind !== 'emulated') throw new Error(`expected emulated, got ${b.kind}`);
+    expect(b.emulated.kernel.fragment).to.equal(path.join(boardsDir, 'qemu-imx25/kernel.config'));
+    expect(b.emulated.rootfs.init).to.equal(path.join(boardsDir, 'qemu-imx25/init'));
+    expect(b.emulated.machine).to.equal('imx25-pdk');
+    expect(b.ssh).to.deep.equal({ user: 'root', connectTimeout: 10, keepaliveInterval: 2, keepaliveCountMax: 3 });
+    expect(b.defaultTransport).to.equal('ssh');
+  });
+
+  it('imx257 is real, with SSH, serial, power and a lock', () => {
+    const b = loadBoard('imx257', { boardsDir });
+    if (b.kind !== 'real') throw new Error(`expected real, got ${b.kind}`);
+    expect(b.ssh?.host).to.equal('192.168.1.50');
+    expect(b.ssh?.keyFile).to.equal(path.join(process.env.HOME ?? os.homedir(), '.ssh/id_imx257'));
+    expect(isSha256Fingerprint(b.ssh?.hostKey ?? '')).to.equal(true);
+    expect(b.serial?.device).to.equal('/dev/ttyUSB0');
+    expect(b.serial?.passwordEnv).to.equal('IMX257_PASSWORD');
+    expect(b.power?.cycle).to.be.a('string');
+    expect(b.lock.wait).to.equal(0);
+  });
+});
+
+describe('board config: --board by name or path', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vnet-config-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('a name resolves in boards/, a path as a path (relative to the cwd)', () => {
+    expect(resolveBoardFile('imx257', boardsDir)).to.equal(path.join(boardsDir, 'imx257.yaml'));
+    expect(loadBoard(path.relative(process.cwd(), path.join(boardsDir, 'imx257.yaml')), { boardsDir }).name).to.equal('imx257');
+  });
+
+  it('a board file outside the repo: relative paths resolve from its directory, its name is free', () => {
+    const lab = path.join(tmp, 'lab');
+    fs.mkdirSync(lab);
+    const file = path.join(lab, 'bench-2.yaml');
+    fs.copyFileSync(fixture('real-ok.yaml'), file);
+    const b = loadBoard(file, { boardsDir });
+    if (b.kind !== 'real') throw new Error('expected a real board');
+    expect(b.name).to.equal('lab-board');
+    expect(b.ssh?.keyFile).to.equal(path.join(lab, 'keys/id_lab'));
+    expect(b.kernelTree).to.equal(path.join(tmp, 'kernel-tree'));
+    expect(b.dir).to.equal(lab);
+    expect(b.defaultTransport).to.equal('ssh');
+  });
+
+  it('~ expands to $HOME', () => {
+    const file = path.join(tmp, 'home.yaml');
+    fs.writeFileSync(file, fs.readFileSync(fixture('real-ok.yaml'), 'utf8').replace('keys/id_lab', '~/.ssh/id_lab'));
+    const saved = process.env.HOME;
+    process.env.HOME = '/home/lab-user';
+    try {
+      const b = loadBoard(file, { boardsDir });
+      expect(b.kind === 'real' && b.ssh?.keyFile).to.equal('/home/lab-user/.ssh/id_lab');
+    } finally {
+      process.env.HOME = saved;
+    }
+  });
+
+  it('an unknown name fails listing the known boards', () => {
+    expect(() => loadBoard('imx258', { boardsDir })).to.throw(ConfigError, /no board named "imx258".*known boards: imx257, qemu-imx25/);
+  });
+
+  it('a file in boards/ must be named after its board', () => {
+    fs.copyFileSync(fixture('real-ok.yaml'), path.join(tmp, 'other.yaml'));
+    expect(listBoards(tmp).map((e) => e.issues.map(formatIssue))).to.deep.equal([
+      [`${shown(path.join(tmp, 'other.yaml'))}:2:7: name: expected "other" (a board in boards/ is named after its file), found "lab-board"`],
+    ]);
+  });
+});
+
+describe('vnet-harness boards', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vnet-boards-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  const run = (dir: string) => {
+    let text = '';
+    const code = boardsCommand({ boardsDir: dir, out: { write: (s: string) => (text += s) } });
+    return { code, text };
+  };
+
+  it('lists the project boards and exits 0', () => {
+    const { code, text } = run(boardsDir);
+    expect(code).to.equal(0);
+    expect(text).to.match(/^imx257 +real +ssh,serial +i\.MX257/m);
+    expect(text).to.match(/^qemu-imx25 +emulated +ssh,serial +Emulated/m);
+  });
+
+  it('exits 1 and prints each error as file:line:col: key: message', () => {
+    fs.writeFileSync(path.join(tmp, 'lab-board.yaml'), fs.readFileSync(fixture('real-ok.yaml')));
+    fs.writeFileSync(path.join(tmp, 'broken.yaml'), fs.readFileSync(fixture('wrong-type.yaml'), 'utf8').replace('lab-board', 'broken'));
+    const { code, text } = run(tmp);
+    expect(code).to.equal(1);
+    expect(text.split('\n')).to.deep.equal([
+      'broken     INVALID   (1 error)',
+      'lab-board  real      ssh,serial  ',
+      `${shown(path.join(tmp, 'broken.yaml'))}:7:9: ssh.port: expected an integer, found the string "2222"`,
+      '1 of 2 board file(s) invalid',
+      '',
+    ]);
+  });
+});
+
+describe('secrets and fingerprints', () => {
+  it('readSecret names the board, the setting and the variable when it is unset', () => {
+    delete process.env.VNET_TEST_UNSET_SECRET;
+    expect(() => readSecret('VNET_TEST_UNSET_SECRET', { board: 'imx257', setting: 'serial.password_env' })).to.throw(
+      'board imx257: serial.password_env names environment variable VNET_TEST_UNSET_SECRET, which is not set',
+    );
+    process.env.VNET_TEST_SET_SECRET = 's3cret';
+    expect(readSecret('VNET_TEST_SET_SECRET', { board: 'b', setting: 's' })).to.equal('s3cret');
+    delete process.env.VNET_TEST_SET_SECRET;
+  });
+
+  it('accepts the fingerprint ssh-keygen prints, refuses near misses', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vnet-key-'));
+    try {
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'k')]);
+      const fp = execFileSync('ssh-keygen', ['-lf', path.join(dir, 'k.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+      expect(isSha256Fingerprint(fp), fp).to.equal(true);
+      expect(isSha256Fingerprint(`${fp}=`)).to.equal(false);
+      expect(isSha256Fingerprint(fp.slice(0, -1))).to.equal(false);
+      expect(isSha256Fingerprint(fp.replace('SHA256:', 'MD5:'))).to.equal(false);
+      // 43 characters but the last one carries bits beyond 32 bytes: not an encoding of a digest.
+      expect(isSha256Fingerprint(`SHA256:${'A'.repeat(42)}B`)).to.equal(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,219 @@
+// doctor: what is missing on the host and the one command installing it.
+// A fake probe plays a host that lacks things; one test asks this machine.
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { expect } from 'chai';
+import { loadBoard } from '../src/config/board.ts';
+import type { BoardConfig, EmulatedBoardConfig, RealBoardConfig } from '../src/config/types.ts';
+import { checkHost, crossCompilerPackage, doctorCommand, installCommand, systemProbe } from '../src/host/doctor.ts';
+import type { HostProbe, ProbeResult } from '../src/host/doctor.ts';
+
+const boardsDir = path.resolve(import.meta.dirname, '../boards');
+const emulated = () => loadBoard('qemu-imx25', { boardsDir }) as EmulatedBoardConfig;
+const real = () => loadBoard('imx257', { boardsDir }) as RealBoardConfig;
+
+/** A host described by data; `shell` applies `onShell` to it, as apt-get would. */
+class FakeHost implements HostProbe {
+  commands = new Set(['arm-linux-gnueabi-gcc', 'make', 'qemu-system-arm']);
+  packages = new Set([...emulated().hostPackages, 'linux-source-6.1']);
+  foreign = ['armel'];
+  aptKnows = new Set(emulated().emulated.rootfs.packages.map((p) => `${p}:armel`));
+  paths = new Set<string>();
+  userId = 0;
+  shellCalls: string[] = [];
+  onShell: (command: string) => number = () => 0;
+
+  async run(command: string, args: string[]): Promise<ProbeResult> {
+    const ok = (stdout: string): ProbeResult => ({ exitCode: 0, stdout, stderr: '' });
+    if (command === 'dpkg-query') {
+      const pkg = args[args.length - 1]!;
+      return this.packages.has(pkg)
+        ? ok('install ok installed')
+        : { exitCode: 1, stdout: '', stderr: `dpkg-query: no packages found matching ${pkg}` };
+    }
+    if (command === 'dpkg' && args[0] === '--print-architecture') return ok('amd64\n');
+    if (command === 'dpkg' && args[0] === '--print-foreign-architectures') return ok(this.foreign.map((a) => `${a}\n`).join(''));
+    if (command === 'apt-cache') {
+      const stanzas = args.slice(2).filter((n) => this.aptKnows.has(n)).map((n) => {
+        const [pkg, arch] = n.split(':');
+        return `Package: ${pkg}\nArchitecture: ${arch}\nVersion: 1.0\n`;
+      });
+      return ok(stanzas.join('\n'));
+    }
+    throw new Error(`fake host: unexpected command ${command} ${args.join(' ')}`);
+  }
+  async which(command: string) {
+    return this.commands.has(command) ? `/usr/bin/${command}` : null;
+  }
+  async exists(p: string) {
+    return this.paths.has(p);
+  }
+  uid() {
+    return this.userId;
+  }
+  async shell(command: string) {
+    this.shellCalls.push(command);
+    return this.onShell(command);
+  }
+}
+
+async function doctor(board: BoardConfig, host: FakeHost, install = false) {
+  let text = '';
+  const code = await doctorCommand({ board, install, probe: host, out: { write: (s: string) => (text += s) } });
+  return { code, text };
+}
+
+describe('doctor (fake host)', () => {
+  it('a complete host: nothing missing, exit 0', async () => {
+    const host = new FakeHost();
+    expect(await checkHost(emulated(), host)).to.deep.equal([]);
+    const { code, text } = await doctor(emulated(), host);
+    expect(code).to.equal(0);
+    expect(text).to.equal('doctor: board qemu-imx25 (emulated): every host prerequisite is present\n');
+  });
+
+  it('names exactly what is missing and puts exactly that in the one install command', async () => {
+    const host = new FakeHost();
+    host.commands.delete('qemu-system-arm');
+    host.packages.delete('qemu-system-arm');
+    host.packages.delete('bison');
+    host.foreign = [];
+    const missing = await checkHost(emulated(), host);
+    expect(missing.map((m) => `${m.kind} ${m.name}`)).to.deep.equal([
+      'command qemu-system-arm',
+      'package qemu-system-arm',
+      'package bison',
+      'architecture armel',
+    ]);
+    const command =
+      'dpkg --add-architecture armel && apt-get update && ' +
+      'DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-arm bison';
+    expect(installCommand(missing)).to.equal(command);
+    const { code, text } = await doctor(emulated(), host);
+    expect(code).to.equal(2);
+    expect(text).to.contain(`install with (as root):\n  ${command}\n`);
+    expect(text).to.contain('  missing package       bison: not installed\n');
+    expect(host.shellCalls).to.deep.equal([]);
+  });
+
+  it('armel enabled but the package lists not updated: apt-get update alone', async () => {
+    const host = new FakeHost();
+    host.aptKnows.delete('dropbear-bin:armel');
+    const missing = await checkHost(emulated(), host);
+    expect(missing).to.deep.equal([
+      {
+        kind: 'apt-package',
+        name: 'dropbear-bin:armel',
+        detail: 'not known to apt (package lists not updated since the architecture was added?)',
+      },
+    ]);
+    expect(installCommand(missing)).to.equal('apt-get update');
+  });
+
+  it('the cross compiler of the board is checked, and its Debian package suggested', async () => {
+    const host = new FakeHost();
+    host.commands.delete('arm-linux-gnueabi-gcc');
+    const missing = await checkHost(emulated(), host);
+    expect(missing.map((m) => [m.name, m.package])).to.deep.equal([['arm-linux-gnueabi-gcc', 'gcc-arm-linux-gnueabi']]);
+    expect(crossCompilerPackage('aarch64-linux-gnu-')).to.equal('gcc-aarch64-linux-gnu');
+    expect(crossCompilerPackage('/opt/bsp/bin/arm-none-linux-gnueabi-')).to.equal(undefined);
+  });
+
+  it('--install as a normal user is refused and runs nothing', async () => {
+    const host = new FakeHost();
+    host.packages.delete('flex');
+    host.userId = 1000;
+    const { code, text } = await doctor(emulated(), host, true);
+    expect(code).to.equal(2);
+    expect(text).to.contain('doctor --install refused: installing Debian packages needs root (uid 0), this process runs as uid 1000.');
+    expect(text).to.contain("sudo sh -c 'apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends flex'");
+    expect(host.shellCalls).to.deep.equal([]);
+  });
+
+  it('--install as root runs the command, then checks again', async () => {
+    const host = new FakeHost();
+    host.packages.delete('flex');
+    host.foreign = [];
+    host.onShell = () => {
+      host.packages.add('flex');
+      host.foreign = ['armel'];
+      return 0;
+    };
+    const { code, text } = await doctor(emulated(), host, true);
+    expect(host.shellCalls).to.deep.equal([
+      'dpkg --add-architecture armel && apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends flex',
+    ]);
+    expect(code).to.equal(0);
+    expect(text).to.contain('every host prerequisite is present now');
+  });
+
+  it('--install whose apt-get fails (or installs too little) exits 2', async () => {
+    const host = new FakeHost();
+    host.packages.delete('flex');
+    host.onShell = () => 100;
+    expect((await doctor(emulated(), host, true)).code).to.equal(2);
+    host.onShell = () => 0; // "succeeds" but flex is still missing
+    const again = await doctor(emulated(), host, true);
+    expect(again.code).to.equal(2);
+    expect(again.text).to.contain('still missing after the install');
+  });
+
+  it('a real board: kernel tree, key file and serial device, which apt cannot install', async () => {
+    const host = new FakeHost();
+    const board = real();
+    host.packages = new Set(board.hostPackages);
+    host.paths = new Set([path.join(board.kernelTree, 'Makefile'), board.ssh!.keyFile]);
+    const missing = await checkHost(board, host);
+    expect(missing.map((m) => `${m.kind} ${m.name}`)).to.deep.equal([
+      `path ${path.join(board.kernelTree, 'Module.symvers')}`,
+      'path /dev/ttyUSB0',
+    ]);
+    expect(installCommand(missing)).to.equal(null);
+    const { code, text } = await doctor(board, host);
+    expect(code).to.equal(2);
+    expect(text).to.contain('(2 of these cannot be installed with apt: fix them by hand)');
+    expect(text).not.to.contain('install with');
+  });
+});
+
+describe('doctor (this machine)', function () {
+  this.timeout(60_000);
+
+  it('agrees with the shell and dpkg, and reports a package that is surely absent', async () => {
+    const board = emulated();
+    board.hostPackages = [...board.hostPackages, 'vnet-harness-no-such-package'];
+    const missing = await checkHost(board, systemProbe);
+    // Independent oracle: the shell's command -v and dpkg-query's own status line.
+    const shellHas = (c: string) => {
+      try {
+        execFileSync('sh', ['-c', `command -v ${c}`]);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const dpkgHas = (p: string) => {
+      try {
+        return execFileSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8', stdio: 'pipe' }).includes('install ok installed');
+      } catch {
+        return false;
+      }
+    };
+    const expectedCommands = ['arm-linux-gnueabi-gcc', 'make', 'qemu-system-arm'].filter((c) => !shellHas(c));
+    const expectedPackages = [...new Set([...board.hostPackages, 'linux-source-6.1'])].filter((p) => !dpkgHas(p));
+    expect(missing.filter((m) => m.kind === 'command').map((m) => m.name)).to.deep.equal(expectedCommands);
+    expect(missing.filter((m) => m.kind === 'package').map((m) => m.name)).to.deep.equal(expectedPackages);
+    expect(expectedPackages).to.include('vnet-harness-no-such-package');
+    expect(installCommand(missing)).to.match(/apt-get install -y --no-install-recommends .*\bvnet-harness-no-such-package$/);
+  });
+});
+
+describe('doctor --board as given on the command line', () => {
+  it('takes a board name and loads it from boardsDir', async () => {
+    let text = '';
+    const host = new FakeHost();
+    const code = await doctorCommand({ board: 'qemu-imx25', boardsDir, probe: host, out: { write: (s: string) => (text += s) } });
+    expect(code).to.equal(0);
+    expect(text).to.contain('board qemu-imx25 (emulated)');
+  });
+});
