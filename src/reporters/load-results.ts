@@ -1,0 +1,169 @@
+// Reads a results.json back into the model, for the run index and compare.
+// A file that is not what this harness writes gets an error naming the file
+// and what is wrong (bad JSON with line:col, other schema version, which field).
+
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { HarnessError } from '../errors.ts';
+import { RESULTS_SCHEMA, type RunResults } from '../results/model.ts';
+
+const num = z.number();
+const diagnostic = z.looseObject({
+  file: z.string(),
+  line: num,
+  column: num,
+  severity: z.enum(['error', 'warning', 'note']),
+  message: z.string(),
+  option: z.string().optional(),
+});
+const stageVerdict = z.enum(['pass', 'fail', 'crash', 'hang', 'build-error', 'error', 'skipped']);
+const eventClass = z.enum(['oops', 'panic', 'bug', 'warning', 'soft-lockup', 'hung-task', 'rcu-stall', 'kasan', 'kmemleak', 'ubsan', 'hang']);
+
+/** The zod schema of results.json (schema 1); unknown extra keys are kept. */
+export const runResultsSchema = z.looseObject({
+  schema: z.literal(RESULTS_SCHEMA),
+  runId: z.string().min(1),
+  startedAt: z.string(),
+  durationMs: num,
+  harnessVersion: z.string(),
+  board: z.looseObject({
+    name: z.string(),
+    kernelRelease: z.string().optional(),
+    machine: z.string().optional(),
+    transport: z.enum(['ssh', 'serial']),
+    emulated: z.boolean(),
+  }),
+  driver: z.looseObject({
+    path: z.string(),
+    gitRevision: z.string().optional(),
+    gitDirty: z.boolean().optional(),
+    contentHash: z.string(),
+  }),
+  verdict: z.enum(['pass', 'fail', 'error']),
+  stages: z.array(
+    z.looseObject({
+      stage: num,
+      title: z.string(),
+      verdict: stageVerdict,
+      reason: z.string().optional(),
+      build: z
+        .looseObject({
+          stage: num,
+          ok: z.boolean(),
+          module: z.string().optional(),
+          vermagic: z.string().optional(),
+          sha256: z.string().optional(),
+          warnings: z.array(diagnostic),
+          diagnostics: z.array(diagnostic),
+          compiled: z.boolean(),
+          durationMs: num,
+          log: z.string(),
+        })
+        .optional(),
+      checks: z.array(
+        z.looseObject({
+          id: z.string(),
+          title: z.string(),
+          verdict: z.enum(['pass', 'fail', 'error', 'skipped']),
+          expected: z.unknown().optional(),
+          actual: z.unknown().optional(),
+          message: z.string().optional(),
+          durationMs: num.optional(),
+        }),
+      ),
+      readings: z.array(
+        z.looseObject({
+          at: z.string(),
+          address: z.string().optional(),
+          flags: num.optional(),
+          flagNames: z.array(z.string()).optional(),
+          mtu: num.optional(),
+          type: num.optional(),
+          operstate: z.string().optional(),
+          statistics: z.record(z.string(), num),
+        }),
+      ),
+      pings: z.array(
+        z.looseObject({
+          target: z.string(),
+          transmitted: num,
+          received: num,
+          lossPercent: num,
+          rttMinMs: num.optional(),
+          rttAvgMs: num.optional(),
+          rttMaxMs: num.optional(),
+        }),
+      ),
+      rttsMs: z.array(num),
+      dmesg: z.array(z.string()),
+      kernelEvents: z.array(
+        z.looseObject({ class: eventClass, firstLine: z.string(), text: z.string(), atMs: num.optional(), fatal: z.boolean() }),
+      ),
+      steps: z.array(z.looseObject({ name: z.string(), durationMs: num })),
+      startedAt: z.string(),
+      durationMs: num,
+      recovered: z.boolean().optional(),
+    }),
+  ),
+  errors: z.array(z.string()),
+  consoleLog: z.string().optional(),
+});
+
+// Compile-time guard: the schema above must produce the model's type.
+const _sameShape = (x: z.infer<typeof runResultsSchema>): RunResults => x;
+void _sameShape;
+
+function lineCol(text: string, position: number): string {
+  const before = text.slice(0, position);
+  const line = before.split('\n').length;
+  const col = position - before.lastIndexOf('\n');
+  return `${line}:${col}`;
+}
+
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(top level)';
+}
+
+/** Parses results.json text; `file` is used in error messages only. Throws HarnessError. */
+export function parseResults(text: string, file: string): RunResults {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const pos = /position (\d+)/.exec(message);
+    // A truncated file (a run killed while writing) says "end of JSON input": that is where.
+    const at = pos ? Number(pos[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+    const where = at === undefined ? file : `${file}:${lineCol(text, at)}`;
+    throw new HarnessError(`${where}: not valid JSON: ${message}`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new HarnessError(`${file}: not a results file: expected a JSON object at the top level`);
+  }
+  const schema = (data as Record<string, unknown>).schema;
+  if (schema !== RESULTS_SCHEMA) {
+    throw new HarnessError(
+      `${file}: results schema ${JSON.stringify(schema) ?? 'missing'}; this harness reads schema ${RESULTS_SCHEMA}` +
+        (typeof schema === 'number' && schema > RESULTS_SCHEMA ? ' (written by a newer harness: update it)' : ''),
+    );
+  }
+  const parsed = runResultsSchema.safeParse(data);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 8).map((i) => `${issuePath(i.path)}: ${i.message}`);
+    const more = parsed.error.issues.length > 8 ? [`… and ${parsed.error.issues.length - 8} more`] : [];
+    throw new HarnessError(`${file}: not a valid results file (schema ${RESULTS_SCHEMA}):\n  ${[...issues, ...more].join('\n  ')}`);
+  }
+  return parsed.data as RunResults;
+}
+
+/** Reads and validates a results.json file. Throws HarnessError naming the file. */
+export async function loadResults(file: string): Promise<RunResults> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new HarnessError(`${file}: cannot read results: ${code === 'ENOENT' ? 'no such file' : String((error as Error).message)}`, { cause: error });
+  }
+  return parseResults(text, file);
+}

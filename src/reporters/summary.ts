@@ -1,0 +1,70 @@
+// Facts every report derives from a stage the same way, so that JUnit, HTML
+// and Markdown never disagree about what "3 passed, 1 failed" means.
+
+import type { CheckResult, StageResult, StageVerdict } from '../results/model.ts';
+
+export interface CheckCounts {
+  passed: number;
+  failed: number;
+  errored: number;
+  skipped: number;
+  total: number;
+}
+
+/** Counts a stage's checks by verdict. */
+export function countChecks(checks: readonly CheckResult[]): CheckCounts {
+  const counts: CheckCounts = { passed: 0, failed: 0, errored: 0, skipped: 0, total: checks.length };
+  for (const check of checks) {
+    if (check.verdict === 'pass') counts.passed++;
+    else if (check.verdict === 'fail') counts.failed++;
+    else if (check.verdict === 'error') counts.errored++;
+    else counts.skipped++;
+  }
+  return counts;
+}
+
+/** The JUnit suite name and test class of a stage, e.g. "vnet.stage3". */
+export function stageClassName(stage: number): string {
+  return `vnet.stage${stage}`;
+}
+
+/** Whether a stage verdict means the driver (or the run) did not do what it should. */
+export function isBadVerdict(verdict: StageVerdict | 'pass' | 'fail' | 'error'): boolean {
+  return verdict !== 'pass' && verdict !== 'skipped';
+}
+
+/** All compiler warnings of a stage's build, from both lists, without duplicates. */
+export function buildWarnings(stage: StageResult) {
+  const build = stage.build;
+  if (!build) return [];
+  const seen = new Set<string>();
+  const out = [];
+  for (const d of [...build.warnings, ...build.diagnostics.filter((x) => x.severity === 'warning')]) {
+    const key = `${d.file}:${d.line}:${d.column}:${d.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(d);
+  }
+  return out;
+}
+
+/** Names of the interface counters reports show, in display order. */
+export const COUNTERS = [
+  'tx_packets',
+  'tx_bytes',
+  'tx_dropped',
+  'tx_errors',
+  'rx_packets',
+  'rx_bytes',
+  'rx_dropped',
+  'rx_errors',
+] as const;
+
+/** Counters present in a stage's readings: the usual ones first, then any others seen. */
+export function counterNames(stage: StageResult): string[] {
+  const seen = new Set<string>();
+  for (const r of stage.readings) for (const k of Object.keys(r.statistics ?? {})) seen.add(k);
+  const known = COUNTERS.filter((c) => seen.has(c));
+  const others = [...seen].filter((c) => !(COUNTERS as readonly string[]).includes(c)).sort();
+  return [...known, ...others];
+}
