@@ -1,0 +1,277 @@
+// Parses the output of the board-side ICMP echo probe,
+// kernel-modules/probe/vnet_probe.c. busybox ping checks neither identifier,
+// payload nor checksums; the probe checks each reply and prints one record per
+// line, fields as key=value separated by single spaces (`msg=` is always last
+// and runs to the end of the line). Format version 1:
+//
+//   probe version=1 target=3.3.3.4 id=0x1234 count=5 size=56 interval_ms=100 timeout_ms=1000
+//       first line: what the probe is about to do.
+//   reply seq=1 id=0x1234 from=3.3.3.4 type=0 code=0 bytes=64 ttl=64 rtt_us=812
+//         icmp_csum=ok ip_csum=ok payload=ok verdict=ok               (one line)
+//       one ICMP packet taken as a reply to us (by identifier, or by our payload
+//       with a damaged identifier). bytes = ICMP header + payload. rtt_us is
+//       absent when seq names no request we sent. A bad reply ends with
+//       `verdict=bad reasons=a,b` from: type code id seq from length ip_csum
+//       icmp_csum payload dup late.
+//   timeout seq=2
+//       no reply to request 2 within timeout_ms.
+//   senderr seq=3 errno=101 msg=Network is unreachable
+//       request 3 could not be sent.
+//   icmperr seq=1 type=3 code=1 from=10.0.2.2
+//       an ICMP error quoting our request 1 came back.
+//   summary sent=5 received=5 valid=5 bad=0 timeouts=0 errors=0 send_errors=0 ignored=0
+//           rtt_min_us=640 rtt_avg_us=700 rtt_max_us=812                   (one line)
+//       last line. received counts every reply packet (bad and duplicate ones
+//       too); valid counts requests answered once, correctly and in time;
+//       ignored counts other hosts' ICMP traffic. rtt_* over valid replies only.
+//   error stage=socket errno=1 msg=Operation not permitted
+//       the probe could not run (stage: usage, alloc, socket, recv, poll); exit 2.
+//
+// Exit status: 0 when valid = count and bad = 0, 1 otherwise, 2 on errors.
+
+import type { PingStats } from '../results/model.ts';
+import { ParseError } from './parse-error.ts';
+
+/** The output format version this parser reads. */
+export const PROBE_FORMAT_VERSION = 1;
+
+/** Why the probe judged a reply bad. */
+export type ProbeReason = 'type' | 'code' | 'id' | 'seq' | 'from' | 'length' | 'ip_csum' | 'icmp_csum' | 'payload' | 'dup' | 'late';
+
+const REASONS: readonly ProbeReason[] = ['type', 'code', 'id', 'seq', 'from', 'length', 'ip_csum', 'icmp_csum', 'payload', 'dup', 'late'];
+
+export interface ProbeHeader {
+  version: number;
+  target: string;
+  id: number;
+  count: number;
+  size: number;
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+export interface ProbeReply {
+  seq: number;
+  id: number;
+  from: string;
+  type: number;
+  code: number;
+  /** ICMP header + payload bytes. */
+  bytes: number;
+  ttl: number;
+  rttUs?: number;
+  icmpChecksumOk: boolean;
+  ipChecksumOk: boolean;
+  payloadOk: boolean;
+  valid: boolean;
+  reasons: ProbeReason[];
+  /** 1-based line in the output. */
+  line: number;
+}
+
+export interface ProbeSummary {
+  sent: number;
+  received: number;
+  valid: number;
+  bad: number;
+  timeouts: number;
+  errors: number;
+  sendErrors: number;
+  ignored: number;
+  rttMinUs?: number;
+  rttAvgUs?: number;
+  rttMaxUs?: number;
+}
+
+export interface ProbeReport {
+  header?: ProbeHeader;
+  replies: ProbeReply[];
+  /** Sequence numbers that got no reply in time. */
+  timeouts: number[];
+  sendErrors: { seq: number; errno: number; message: string }[];
+  icmpErrors: { seq: number; type: number; code: number; from: string }[];
+  /** Set when the probe could not run (exit status 2). */
+  error?: { stage: string; errno: number; message: string };
+  /** Absent when the probe stopped before its last line (killed, board lost). */
+  summary?: ProbeSummary;
+  /** Round-trip times of the valid replies, in ms, in the order they came. */
+  rttsMs: number[];
+  /** Every request answered once, correctly and in time. */
+  ok: boolean;
+  /** Lines that are not probe records (shell noise), kept for reports. */
+  unrecognized: { line: number; text: string }[];
+}
+
+/** Parses the probe's output; throws ParseError when it is not probe output or is damaged. */
+export function parseProbeOutput(output: string): ProbeReport {
+  const report: ProbeReport = { replies: [], timeouts: [], sendErrors: [], icmpErrors: [], rttsMs: [], ok: false, unrecognized: [] };
+  const lines = output.split(/\r?\n/).map((l) => l.replace(/\r/g, ''));
+  lines.forEach((text, i) => {
+    const line = i + 1;
+    if (text.trim() === '') return;
+    const sp = text.indexOf(' ');
+    const kind = sp < 0 ? text : text.slice(0, sp);
+    const known = ['probe', 'reply', 'timeout', 'senderr', 'icmperr', 'summary', 'error'];
+    if (!known.includes(kind)) {
+      report.unrecognized.push({ line, text });
+      return;
+    }
+    const f = new Fields(output, line, text.slice(sp + 1));
+    switch (kind) {
+      case 'probe': {
+        const version = f.int('version');
+        if (version !== PROBE_FORMAT_VERSION) {
+          throw new ParseError('probe', `output format version ${version}; this harness reads version ${PROBE_FORMAT_VERSION}`, output, line);
+        }
+        report.header = {
+          version,
+          target: f.str('target'),
+          id: f.int('id'),
+          count: f.int('count'),
+          size: f.int('size'),
+          intervalMs: f.int('interval_ms'),
+          timeoutMs: f.int('timeout_ms'),
+        };
+        break;
+      }
+      case 'reply': {
+        const verdict = f.str('verdict');
+        if (verdict !== 'ok' && verdict !== 'bad') throw new ParseError('probe', `verdict must be ok or bad, got ${JSON.stringify(verdict)}`, output, line);
+        const reasons = verdict === 'bad' ? f.str('reasons').split(',') : [];
+        const unknown = reasons.filter((r) => !REASONS.includes(r as ProbeReason));
+        if (unknown.length > 0) throw new ParseError('probe', `unknown reasons ${unknown.join(',')}`, output, line);
+        const r: ProbeReply = {
+          seq: f.int('seq'),
+          id: f.int('id'),
+          from: f.str('from'),
+          type: f.int('type'),
+          code: f.int('code'),
+          bytes: f.int('bytes'),
+          ttl: f.int('ttl'),
+          icmpChecksumOk: f.okBad('icmp_csum'),
+          ipChecksumOk: f.okBad('ip_csum'),
+          payloadOk: f.okBad('payload'),
+          valid: verdict === 'ok',
+          reasons: reasons as ProbeReason[],
+          line,
+        };
+        if (f.has('rtt_us')) r.rttUs = f.int('rtt_us');
+        if (r.valid && r.rttUs !== undefined) report.rttsMs.push(r.rttUs / 1000);
+        report.replies.push(r);
+        break;
+      }
+      case 'timeout':
+        report.timeouts.push(f.int('seq'));
+        break;
+      case 'senderr':
+        report.sendErrors.push({ seq: f.int('seq'), errno: f.int('errno'), message: f.str('msg') });
+        break;
+      case 'icmperr':
+        report.icmpErrors.push({ seq: f.int('seq'), type: f.int('type'), code: f.int('code'), from: f.str('from') });
+        break;
+      case 'error':
+        report.error = { stage: f.str('stage'), errno: f.int('errno'), message: f.str('msg') };
+        break;
+      case 'summary': {
+        const s: ProbeSummary = {
+          sent: f.int('sent'),
+          received: f.int('received'),
+          valid: f.int('valid'),
+          bad: f.int('bad'),
+          timeouts: f.int('timeouts'),
+          errors: f.int('errors'),
+          sendErrors: f.int('send_errors'),
+          ignored: f.int('ignored'),
+        };
+        if (f.has('rtt_min_us')) {
+          s.rttMinUs = f.int('rtt_min_us');
+          s.rttAvgUs = f.int('rtt_avg_us');
+          s.rttMaxUs = f.int('rtt_max_us');
+        }
+        report.summary = s;
+        break;
+      }
+    }
+  });
+
+  if (!report.header && !report.error) {
+    throw new ParseError('probe', 'no "probe" header or "error" line: is this vnet_probe output?', output);
+  }
+  const s = report.summary;
+  if (s) {
+    const valid = report.replies.filter((r) => r.valid).length;
+    const bad = report.replies.length - valid;
+    if (s.received !== report.replies.length || s.valid !== valid || s.bad !== bad || s.timeouts !== report.timeouts.length) {
+      throw new ParseError(
+        'probe',
+        `summary (received=${s.received} valid=${s.valid} bad=${s.bad} timeouts=${s.timeouts}) disagrees with the lines ` +
+          `(${report.replies.length} replies, ${valid} valid, ${bad} bad, ${report.timeouts.length} timeouts): output damaged?`,
+        output,
+      );
+    }
+  }
+  report.ok = report.header !== undefined && s !== undefined && report.error === undefined && s.valid === report.header.count && s.bad === 0;
+  return report;
+}
+
+/** The probe's result in the shape of a ping summary (transmitted, valid replies, loss, rtt). */
+export function probeToPingStats(report: ProbeReport): PingStats {
+  const s = report.summary;
+  const transmitted = s?.sent ?? 0;
+  const received = s?.valid ?? 0;
+  const stats: PingStats = {
+    target: report.header?.target ?? '',
+    transmitted,
+    received,
+    lossPercent: transmitted === 0 ? 100 : ((transmitted - received) * 100) / transmitted,
+  };
+  if (s?.rttMinUs !== undefined) {
+    stats.rttMinMs = s.rttMinUs / 1000;
+    stats.rttAvgMs = (s.rttAvgUs ?? 0) / 1000;
+    stats.rttMaxMs = (s.rttMaxUs ?? 0) / 1000;
+  }
+  return stats;
+}
+
+/** The key=value fields of one record. */
+class Fields {
+  private readonly map = new Map<string, string>();
+
+  constructor(
+    private readonly output: string,
+    private readonly line: number,
+    rest: string,
+  ) {
+    const msg = rest.indexOf('msg=');
+    const head = msg >= 0 && (msg === 0 || rest[msg - 1] === ' ') ? rest.slice(0, msg) : rest;
+    if (head !== rest) this.map.set('msg', rest.slice(msg + 4));
+    for (const tok of head.split(' ')) {
+      if (tok === '') continue;
+      const eq = tok.indexOf('=');
+      if (eq <= 0) throw new ParseError('probe', `field ${JSON.stringify(tok)} is not key=value`, output, line);
+      this.map.set(tok.slice(0, eq), tok.slice(eq + 1));
+    }
+  }
+
+  has(key: string): boolean {
+    return this.map.has(key);
+  }
+
+  str(key: string): string {
+    const v = this.map.get(key);
+    if (v === undefined) throw new ParseError('probe', `missing field ${key}=`, this.output, this.line);
+    return v;
+  }
+
+  int(key: string): number {
+    const v = this.str(key);
+    if (!/^(?:\d+|0x[0-9a-f]+)$/i.test(v)) throw new ParseError('probe', `field ${key}=${v} is not a number`, this.output, this.line);
+    return Number(v);
+  }
+
+  okBad(key: string): boolean {
+    const v = this.str(key);
+    if (v !== 'ok' && v !== 'bad') throw new ParseError('probe', `field ${key}=${v} must be ok or bad`, this.output, this.line);
+    return v === 'ok';
+  }
+}

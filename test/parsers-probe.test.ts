@@ -1,0 +1,227 @@
+// The board-side ICMP echo probe: its output parser on real captured output,
+// and the C program itself, built on the host and run for real on loopback
+// (as root), including against a deliberately faulty responder in a private
+// network namespace. Also checks the ARM cross build is warning-free.
+import { expect } from 'chai';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ParseError } from '../src/parsers/parse-error.ts';
+import { parseProbeOutput, probeToPingStats, type ProbeReport } from '../src/parsers/probe.ts';
+
+const PROBE_SRC = fileURLToPath(new URL('../kernel-modules/probe/vnet_probe.c', import.meta.url));
+const RESPONDER_SRC = fileURLToPath(new URL('./fixtures/parsers/probe/echo-responder.c', import.meta.url));
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/parsers/probe/${name}`, import.meta.url), 'utf8');
+const isRoot = process.getuid?.() === 0;
+
+function run(cmd: string, args: string[]): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
+}
+
+describe('parsers/probe', () => {
+  describe('output parser', () => {
+    it('reads a clean run: header, five valid replies, summary, RTTs', () => {
+      const r = parseProbeOutput(fixture('loopback-ok.txt'));
+      expect(r.header).to.deep.equal({ version: 1, target: '127.0.0.1', id: 0x1234, count: 5, size: 56, intervalMs: 20, timeoutMs: 1000 });
+      expect(r.replies.map((x) => [x.seq, x.id, x.from, x.bytes, x.valid])).to.deep.equal(
+        [1, 2, 3, 4, 5].map((s) => [s, 0x1234, '127.0.0.1', 64, true]),
+      );
+      expect(r.replies[0]).to.include({ type: 0, code: 0, ttl: 64, rttUs: 58, icmpChecksumOk: true, ipChecksumOk: true, payloadOk: true, line: 2 });
+      expect(r.rttsMs).to.deep.equal([0.058, 0.048, 0.052, 0.046, 0.047]);
+      expect(r.summary).to.deep.equal({ sent: 5, received: 5, valid: 5, bad: 0, timeouts: 0, errors: 0, sendErrors: 0, ignored: 0, rttMinUs: 46, rttAvgUs: 50, rttMaxUs: 58 });
+      expect(r.ok).to.equal(true);
+      expect(probeToPingStats(r)).to.deep.equal({ target: '127.0.0.1', transmitted: 5, received: 5, lossPercent: 0, rttMinMs: 0.046, rttAvgMs: 0.05, rttMaxMs: 0.058 });
+    });
+
+    it('reads bad replies with their reasons', () => {
+      const dup = parseProbeOutput(fixture('responder-dup.txt'));
+      expect(dup.ok).to.equal(false);
+      expect(dup.replies.filter((x) => !x.valid).map((x) => [x.seq, x.reasons])).to.deep.equal([[1, ['dup']], [2, ['dup']], [3, ['dup']]]);
+      expect(dup.rttsMs).to.have.length(3);
+      const csum = parseProbeOutput(fixture('responder-icmp-csum.txt'));
+      expect(csum.replies.map((x) => [x.icmpChecksumOk, x.ipChecksumOk, x.reasons.join()])).to.deep.equal(Array(3).fill([false, true, 'icmp_csum']));
+      expect(csum.summary?.rttMinUs).to.equal(undefined);
+      expect(probeToPingStats(csum)).to.include({ transmitted: 3, received: 0, lossPercent: 100 });
+      const id = parseProbeOutput(fixture('responder-id.txt'));
+      expect(id.replies.map((x) => [x.id, x.reasons.join()])).to.deep.equal([[0x1235, 'id'], [0x1235, 'id']]);
+    });
+
+    it('reads timeouts, send errors and ICMP errors', () => {
+      const drop = parseProbeOutput(fixture('responder-drop-even.txt'));
+      expect(drop.timeouts).to.deep.equal([2, 4]);
+      expect(drop.ok).to.equal(false);
+      expect(probeToPingStats(drop)).to.include({ transmitted: 4, received: 2, lossPercent: 50 });
+      const down = parseProbeOutput(fixture('lo-down-senderr.txt'));
+      expect(down.sendErrors).to.deep.equal([
+        { seq: 1, errno: 101, message: 'Network is unreachable' },
+        { seq: 2, errno: 101, message: 'Network is unreachable' },
+      ]);
+      const rej = parseProbeOutput(fixture('reject-icmperr.txt'));
+      expect(rej.icmpErrors).to.deep.equal([
+        { seq: 1, type: 3, code: 1, from: '127.0.0.1' },
+        { seq: 2, type: 3, code: 1, from: '127.0.0.1' },
+      ]);
+    });
+
+    it('reads the error line of a probe that could not run', () => {
+      const r = parseProbeOutput(fixture('no-cap-net-raw.txt'));
+      expect(r.error).to.deep.equal({ stage: 'socket', errno: 1, message: 'Operation not permitted' });
+      expect(r.ok).to.equal(false);
+      expect(parseProbeOutput(fixture('usage-error.txt')).error?.message).to.equal("bad size '99999' (0..65000)");
+    });
+
+    it('keeps shell noise apart and copes with CRLF', () => {
+      const r = parseProbeOutput(`[   12.000000] random kernel line\r\n${fixture('loopback-ok.txt').replace(/\n/g, '\r\n')}`);
+      expect(r.ok).to.equal(true);
+      expect(r.unrecognized).to.deep.equal([{ line: 1, text: '[   12.000000] random kernel line' }]);
+    });
+
+    it('reports a probe cut short (no summary) as not ok', () => {
+      const text = fixture('loopback-ok.txt').split('\n').slice(0, 3).join('\n');
+      const r: ProbeReport = parseProbeOutput(text);
+      expect(r.summary).to.equal(undefined);
+      expect(r.ok).to.equal(false);
+      expect(r.replies).to.have.length(2);
+    });
+
+    it('refuses foreign, damaged or newer output, naming the line', () => {
+      expect(() => parseProbeOutput('sh: /tmp/vnet/vnet_probe: not found\n')).to.throw(ParseError, /is this vnet_probe output/);
+      const ok = fixture('loopback-ok.txt');
+      expect(() => parseProbeOutput(ok.replace('version=1', 'version=2'))).to.throw(ParseError, /version 2.*line 1/);
+      expect(() => parseProbeOutput(ok.replace('rtt_us=48', 'rtt_us=4x8'))).to.throw(ParseError, /rtt_us=4x8 is not a number.*line 3/);
+      expect(() => parseProbeOutput(ok.replace('ttl=64 rtt_us=48', 'rtt_us=48'))).to.throw(ParseError, /missing field ttl=/);
+      expect(() => parseProbeOutput(ok.replace('verdict=ok', 'verdict=bad reasons=gremlins'))).to.throw(ParseError, /unknown reasons gremlins/);
+      // A reply line lost on a noisy serial line: the summary no longer adds up.
+      const lost = ok.split('\n').filter((l) => !l.startsWith('reply seq=3')).join('\n');
+      expect(() => parseProbeOutput(lost)).to.throw(ParseError, /disagrees with the lines/);
+    });
+  });
+
+  describe('vnet_probe.c', function () {
+    this.timeout(60_000);
+    let dir = '';
+    let probe = '';
+    let responder = '';
+
+    before(function () {
+      if (run('gcc', ['--version']).status !== 0) this.skip();
+      dir = mkdtempSync(join(tmpdir(), 'vnet-probe-'));
+      probe = join(dir, 'vnet_probe');
+      responder = join(dir, 'echo-responder');
+      const b = run('gcc', ['-static', '-O2', '-Wall', '-Wextra', '-o', probe, PROBE_SRC]);
+      expect(b.status, b.stderr).to.equal(0);
+      expect(b.stderr, 'host build must be warning-free').to.equal('');
+      const r = run('gcc', ['-O2', '-Wall', '-Wextra', '-o', responder, RESPONDER_SRC]);
+      expect(r.status, r.stderr).to.equal(0);
+    });
+
+    after(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('cross-compiles for the ARM board without a warning', function () {
+      if (run('arm-linux-gnueabi-gcc', ['--version']).status !== 0) this.skip();
+      const out = join(dir, 'vnet_probe.arm');
+      const b = run('arm-linux-gnueabi-gcc', ['-static', '-O2', '-Wall', '-Wextra', '-o', out, PROBE_SRC]);
+      expect(b.status, b.stderr).to.equal(0);
+      expect(b.stderr).to.equal('');
+      const elf = readFileSync(out);
+      expect(elf.subarray(0, 4).toString('latin1')).to.equal('\x7fELF');
+      expect(elf[4], 'ELFCLASS32').to.equal(1);
+      expect(elf.readUInt16LE(18), 'e_machine EM_ARM').to.equal(40);
+    });
+
+    it('rejects bad usage with exit 2 and an error record', () => {
+      for (const args of [[], ['-c', '0', '127.0.0.1'], ['-s', '70000', '127.0.0.1'], ['not-an-ip'], ['-q', '127.0.0.1']]) {
+        const r = run(probe, args);
+        expect(r.status, args.join(' ')).to.equal(2);
+        expect(parseProbeOutput(r.stdout).error?.stage, args.join(' ')).to.equal('usage');
+      }
+    });
+
+    it('gets every reply from 127.0.0.1 valid (root)', function () {
+      if (!isRoot) this.skip();
+      const r = run(probe, ['-c', '4', '-i', '10', '-t', '500', '-s', '100', '127.0.0.1']);
+      const p = parseProbeOutput(r.stdout);
+      expect(r.status, r.stdout).to.equal(0);
+      expect(p.ok).to.equal(true);
+      expect(p.header).to.include({ count: 4, size: 100, timeoutMs: 500 });
+      expect(p.replies.map((x) => [x.seq, x.bytes, x.valid])).to.deep.equal([[1, 108, true], [2, 108, true], [3, 108, true], [4, 108, true]]);
+      expect(p.rttsMs).to.have.length(4);
+      expect(p.rttsMs.every((ms) => ms > 0 && ms < 500)).to.equal(true);
+      // Odd sizes exercise the checksum's odd trailing byte.
+      const odd = run(probe, ['-c', '2', '-i', '0', '-s', '7', '127.0.0.1']);
+      expect(odd.status, odd.stdout).to.equal(0);
+    });
+
+    it('exits 2 without CAP_NET_RAW', function () {
+      const r = run('unshare', ['-U', probe, '-c', '1', '127.0.0.1']);
+      if (r.error || !r.stdout.startsWith('error')) this.skip();
+      expect(r.status).to.equal(2);
+      expect(parseProbeOutput(r.stdout).error).to.deep.include({ stage: 'socket', errno: 1 });
+    });
+
+    describe('against a faulty responder (private netns)', function () {
+      before(function () {
+        if (!isRoot || run('unshare', ['-n', 'true']).status !== 0) this.skip();
+      });
+
+      /** Runs the probe in a fresh netns whose only echo responder is ours, in MODE. */
+      function faulty(mode: string, args: string[]): { status: number | null; report: ProbeReport; stdout: string } {
+        const script = 'ip link set lo up && sysctl -q -w net.ipv4.icmp_echo_ignore_all=1 && exec "$@"';
+        const r = run('unshare', ['-n', 'sh', '-c', script, 'sh', responder, mode, probe, '-i', '10', '-t', '300', ...args, '127.0.0.1']);
+        return { status: r.status, report: parseProbeOutput(r.stdout), stdout: r.stdout };
+      }
+
+      it('passes a correct responder', () => {
+        const r = faulty('ok', ['-c', '3']);
+        expect(r.status, r.stdout).to.equal(0);
+        expect(r.report.ok).to.equal(true);
+      });
+
+      const cases: [mode: string, reason: string][] = [
+        ['icmp-csum', 'icmp_csum'],
+        ['payload', 'payload'],
+        ['id', 'id'],
+        ['code', 'code'],
+      ];
+      for (const [mode, reason] of cases) {
+        it(`catches a reply with a wrong ${reason}`, () => {
+          const r = faulty(mode, ['-c', '3']);
+          expect(r.status, r.stdout).to.equal(1);
+          expect(r.report.replies.map((x) => x.reasons), r.stdout).to.deep.equal([[reason], [reason], [reason]]);
+          expect(r.report.summary).to.include({ valid: 0, bad: 3 });
+        });
+      }
+
+      it('catches duplicate replies', () => {
+        const r = faulty('dup', ['-c', '3', '-l', '100']);
+        expect(r.status).to.equal(1);
+        expect(r.report.summary).to.include({ valid: 3, bad: 3, received: 6 });
+        expect(r.report.replies.filter((x) => !x.valid).every((x) => x.reasons.join() === 'dup')).to.equal(true);
+      });
+
+      it('reports missing replies as timeouts', () => {
+        const r = faulty('drop-even', ['-c', '4']);
+        expect(r.status).to.equal(1);
+        expect(r.report.timeouts).to.deep.equal([2, 4]);
+      });
+
+      it('marks a reply after its timeout as late', () => {
+        const r = faulty('delay', ['-c', '1', '-t', '100', '-l', '400']);
+        expect(r.status).to.equal(1);
+        expect(r.report.timeouts).to.deep.equal([1]);
+        expect(r.report.replies.map((x) => x.reasons)).to.deep.equal([['late']]);
+      });
+
+      it('gets no reply at all when nobody answers', () => {
+        const script = 'ip link set lo up && sysctl -q -w net.ipv4.icmp_echo_ignore_all=1 && exec "$@"';
+        const r = run('unshare', ['-n', 'sh', '-c', script, 'sh', probe, '-c', '2', '-i', '10', '-t', '100', '-l', '0', '127.0.0.1']);
+        expect(r.status).to.equal(1);
+        expect(parseProbeOutput(r.stdout).timeouts).to.deep.equal([1, 2]);
+      });
+    });
+  });
+});
