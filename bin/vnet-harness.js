@@ -5,4 +5,7 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli.ts');
-process.exitCode = await main(process.argv);
+const code = await main(process.argv);
+// Exit now: a closed serial port or SSH client may keep a handle for seconds,
+// and every child that must not outlive us is reaped on 'exit'.
+process.exit(code);

@@ -39,21 +39,22 @@ export interface Rootfs {
 /** Files of the packages that go into the image: the rest (docs, gconv, locales) is left out. */
 const KEEP = [/^bin\/busybox$/, /^usr\/sbin\/dropbear$/, /^lib\/ld-linux[^/]*$/, /^(usr\/)?lib\/[^/]+-linux-gnueabi\/[^/]+\.so[.0-9]*$/];
 
-/** Asks apt for the exact version and checksum of each package (no download), for the cache key. */
+/** Asks apt (one call, no download) for the exact version and checksum of each package, for the cache key. */
 async function packageIdentities(spec: RootfsSpec): Promise<Record<string, string>> {
+  const names = spec.packages.map((p) => `${p}:${spec.arch}`);
+  const result = await execa('apt-cache', ['show', '--no-all-versions', ...names], { reject: false, timeout: 60_000 });
   const ids: Record<string, string> = {};
-  for (const pkg of spec.packages) {
-    const name = `${pkg}:${spec.arch}`;
-    const result = await execa('apt-cache', ['show', '--no-all-versions', name], { reject: false, timeout: 60_000 });
-    const version = /^Version: (.+)$/m.exec(result.stdout)?.[1];
-    const sha = /^SHA256: (.+)$/m.exec(result.stdout)?.[1];
-    if (result.exitCode !== 0 || version === undefined) {
-      throw new PrerequisiteError(
-        `package ${name} is not known to apt (is the ${spec.arch} architecture added and the package list updated?)\n` +
-          `  fix: dpkg --add-architecture ${spec.arch} && apt-get update   (or: npx vnet-harness doctor --install)`,
-      );
-    }
-    ids[pkg] = `${version} ${sha ?? ''}`.trim();
+  for (const record of result.stdout.split(/\n\n+/)) {
+    const pkg = /^Package: (.+)$/m.exec(record)?.[1];
+    const version = /^Version: (.+)$/m.exec(record)?.[1];
+    if (pkg && version && spec.packages.includes(pkg)) ids[pkg] = `${version} ${/^SHA256: (.+)$/m.exec(record)?.[1] ?? ''}`.trim();
+  }
+  const missing = spec.packages.filter((p) => ids[p] === undefined);
+  if (missing.length > 0) {
+    throw new PrerequisiteError(
+      `apt does not know ${missing.map((p) => `${p}:${spec.arch}`).join(', ')} (is the ${spec.arch} architecture added and the package list updated?)\n` +
+        `  fix: dpkg --add-architecture ${spec.arch} && apt-get update   (or: npx vnet-harness doctor --install)`,
+    );
   }
   return ids;
 }

@@ -1,0 +1,274 @@
+// A board session: the one object stages and commands use. It owns the
+// console capture (from power-on to shutdown, across power cycles), the
+// transport that runs commands (SSH or serial), power control and recovery.
+// Emulated and real boards differ only in how power and images are handled.
+import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import type { BoardConfig, EmulatedBoardConfig, RealBoardConfig, TransportKind } from '../config/board.ts';
+import { BoardError, ConfigError, HarnessError } from '../errors.ts';
+import { EmulatedMachine, prepareImages, type EmulatedImages } from '../emulated/machine.ts';
+import { SerialConsole } from '../transport/console.ts';
+import { SerialTransport } from '../transport/serial.ts';
+import { SshTransport, generateClientKey, type ClientKey } from '../transport/ssh.ts';
+import type { Progress } from '../util/progress.ts';
+import type { BoardTransport, CommandResult, RunOptions } from './session.ts';
+
+export interface OpenBoardOptions {
+  transport?: TransportKind;
+  progress: Progress;
+  /** Extra kernel command line for the emulated board. */
+  extraAppend?: string;
+}
+
+/** What happened when the board was recovered. */
+export interface RecoveryReport {
+  reason: string;
+  method: 'qemu-restart' | 'power-cycle';
+  bootMs: number;
+}
+
+export class Board {
+  private transport: BoardTransport | undefined;
+  private machine: EmulatedMachine | undefined;
+  private readonly consoles: SerialConsole[] = [];
+  private clientKey: ClientKey | undefined;
+  private images: EmulatedImages | undefined;
+  readonly recoveries: RecoveryReport[] = [];
+  /** Every command run through this session, in order, with its duration (bench replays them). */
+  readonly commandLog: Array<{ command: string; durationMs: number }> = [];
+  bootMs = 0;
+
+  private constructor(
+    readonly config: BoardConfig,
+    readonly transportKind: TransportKind,
+    private readonly options: OpenBoardOptions,
+  ) {}
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get emulated(): boolean {
+    return this.config.kind === 'emulated';
+  }
+
+  /** Brings the board to a shell: emulated boards are built (cached) and booted; real ones connected. */
+  static async open(config: BoardConfig, options: OpenBoardOptions): Promise<Board> {
+    const kind = options.transport ?? config.defaultTransport;
+    if (config.kind === 'real' && !config[kind]) {
+      throw new ConfigError(`board ${config.name} (${config.file}) has no ${kind} section: it cannot use --transport ${kind}`);
+    }
+    const board = new Board(config, kind, options);
+    try {
+      if (config.kind === 'emulated') {
+        board.images = await prepareImages(config, options.progress);
+        board.clientKey = await generateClientKey({ comment: `vnet-harness-run-${process.pid}` });
+      }
+      await board.powerOnAndConnect();
+      return board;
+    } catch (error) {
+      await board.close();
+      throw error;
+    }
+  }
+
+  /** The kernel build tree modules are built against (the cache's for the emulated board). */
+  kernelTree(): string {
+    if (this.config.kind === 'real') return this.config.kernelTree;
+    if (!this.images) throw new HarnessError('emulated board images not prepared');
+    return this.images.kernel.buildTree;
+  }
+
+  /** Last console lines, for error messages. */
+  consoleTail(lines = 20): string[] {
+    const current = this.consoles.at(-1);
+    return current ? current.tail(lines) : [];
+  }
+
+  /** Every console byte since the first power-on, timestamped, across power cycles. */
+  consoleTranscript(): string {
+    return this.consoles.map((c, i) => (i === 0 ? '' : '\n===== power cycle =====\n') + c.transcript()).join('');
+  }
+
+  /** The live console of the current boot, when the board has one. */
+  currentConsole(): SerialConsole | undefined {
+    return this.consoles.at(-1);
+  }
+
+  private shell(): BoardTransport {
+    if (!this.transport) throw new BoardError('board-lost', this.name, 'no connection to the board', undefined, this.consoleTail());
+    return this.transport;
+  }
+
+  /** Runs a command on the board. */
+  async run(command: string, options?: RunOptions): Promise<CommandResult> {
+    const result = await this.shell().run(command, { timeoutMs: this.config.timeouts.command * 1000, ...options });
+    this.commandLog.push({ command, durationMs: result.durationMs });
+    return result;
+  }
+
+  /** Runs a command and fails with its output when it exits non-zero. */
+  async check(command: string, options?: RunOptions): Promise<CommandResult> {
+    const result = await this.run(command, options);
+    if (result.exitCode !== 0) {
+      throw new HarnessError(
+        `board ${this.name}: command failed (exit ${result.exitCode ?? `signal ${result.signal}`}): ${command}\n${result.stdout}${result.stderr}`,
+      );
+    }
+    return result;
+  }
+
+  upload(localPath: string, remotePath: string): Promise<void> {
+    return this.shell().upload(localPath, remotePath, { timeoutMs: this.config.timeouts.command * 1000 });
+  }
+
+  readFile(remotePath: string): Promise<string> {
+    return this.shell().readFile(remotePath, { timeoutMs: this.config.timeouts.command * 1000 });
+  }
+
+  /** Power-cycles the board and reconnects; the caller decides whether to go on. */
+  async recover(reason: string): Promise<RecoveryReport> {
+    await this.disconnect();
+    const method = this.config.kind === 'emulated' ? 'qemu-restart' : 'power-cycle';
+    if (this.config.kind === 'real') await this.power('cycle');
+    await this.powerOnAndConnect();
+    const report: RecoveryReport = { reason, method, bootMs: this.bootMs };
+    this.recoveries.push(report);
+    return report;
+  }
+
+  /** Kills the emulated board's QEMU at once (tests of board loss use it). */
+  killEmulator(): void {
+    this.machine?.qemu.kill();
+  }
+
+  /** The pid of the emulated board's QEMU, if any. */
+  emulatorPid(): number | undefined {
+    return this.machine?.qemu.pid;
+  }
+
+  private async powerOnAndConnect(): Promise<void> {
+    const started = Date.now();
+    if (this.config.kind === 'emulated') {
+      await this.bootEmulated(this.config);
+    } else {
+      await this.openRealConsole(this.config);
+      if (this.recoveries.length === 0 && this.config.power?.on) await this.power('on');
+    }
+    this.transport = await this.connectTransport();
+    this.bootMs = Date.now() - started;
+  }
+
+  private async bootEmulated(config: EmulatedBoardConfig): Promise<void> {
+    if (!this.images || !this.clientKey) throw new HarnessError('emulated board images not prepared');
+    this.machine = await EmulatedMachine.boot(config, this.images, {
+      authorizedKey: this.clientKey.authorizedKey,
+      openConsole: async (pty) => {
+        const console = await SerialConsole.open({ path: pty, baudRate: config.serial.baud, name: config.name });
+        this.consoles.push(console);
+        return console;
+      },
+      timeoutMs: config.timeouts.boot * 1000,
+      ...(this.options.extraAppend ? { extraAppend: this.options.extraAppend } : {}),
+    });
+  }
+
+  private async openRealConsole(config: RealBoardConfig): Promise<void> {
+    if (!config.serial) return;
+    const console = await SerialConsole.open({ path: config.serial.device, baudRate: config.serial.baud, name: config.name });
+    this.consoles.push(console);
+  }
+
+  private async connectTransport(): Promise<BoardTransport> {
+    const config = this.config;
+    const deadline = Date.now() + config.timeouts.boot * 1000;
+    if (this.transportKind === 'ssh') {
+      const tail = (): string[] => this.consoleTail();
+      if (config.kind === 'emulated') {
+        if (!this.machine || !this.clientKey || !this.images) throw new HarnessError('emulated board not booted');
+        return SshTransport.connect({
+          board: config.name,
+          host: '127.0.0.1',
+          port: this.machine.qemu.sshPort,
+          user: config.ssh.user,
+          privateKey: this.clientKey.privateKey,
+          hostKey: this.images.rootfs.meta.hostKeyFingerprint,
+          connectTimeoutMs: config.ssh.connectTimeout * 1000,
+          keepaliveIntervalMs: config.ssh.keepaliveInterval * 1000,
+          keepaliveCountMax: config.ssh.keepaliveCountMax,
+          retryUntilMs: deadline,
+          consoleTail: tail,
+          defaultCommandTimeoutMs: config.timeouts.command * 1000,
+        });
+      }
+      const ssh = config.ssh;
+      if (!ssh) throw new ConfigError(`board ${config.name} has no ssh section`);
+      const passphrase = ssh.passphraseEnv ? secretFromEnv(ssh.passphraseEnv, config) : undefined;
+      return SshTransport.connect({
+        board: config.name,
+        host: ssh.host,
+        port: ssh.port,
+        user: ssh.user,
+        privateKey: await readFile(ssh.keyFile).catch((error: unknown) => {
+          throw new ConfigError(`board ${config.name}: cannot read ssh.key_file ${ssh.keyFile}: ${String(error)}`);
+        }),
+        ...(passphrase === undefined ? {} : { passphrase }),
+        hostKey: ssh.hostKey,
+        connectTimeoutMs: ssh.connectTimeout * 1000,
+        keepaliveIntervalMs: ssh.keepaliveInterval * 1000,
+        keepaliveCountMax: ssh.keepaliveCountMax,
+        retryUntilMs: deadline,
+        consoleTail: tail,
+        defaultCommandTimeoutMs: config.timeouts.command * 1000,
+      });
+    }
+    const console = this.currentConsole();
+    if (!console) throw new ConfigError(`board ${config.name} has no serial console`);
+    const login = config.serial;
+    if (!login) throw new ConfigError(`board ${config.name} has no serial section`);
+    const password = login.passwordEnv ? secretFromEnv(login.passwordEnv, config) : undefined;
+    const serial = new SerialTransport(console, { board: config.name, ...(login.prompt ? { prompt: login.prompt } : {}) });
+    await serial.login({
+      user: login.loginUser,
+      ...(password === undefined ? {} : { password }),
+      timeoutMs: Math.max(1000, deadline - Date.now()),
+    });
+    return serial;
+  }
+
+  /** Runs the board's power command (PDU/relay), in the YAML's directory, with a timeout. */
+  private async power(action: 'on' | 'off' | 'cycle'): Promise<void> {
+    if (this.config.kind !== 'real') return;
+    const commands = this.config.power ?? {};
+    const command = action === 'cycle' && !commands.cycle && commands.off && commands.on ? `${commands.off} && sleep 2 && ${commands.on}` : commands[action];
+    if (!command) {
+      throw new BoardError('board-lost', this.name, `no power ${action} command in ${this.config.file}: cannot recover the board`, undefined, this.consoleTail());
+    }
+    const r = await execa('sh', ['-c', command], { cwd: this.config.dir, reject: false, timeout: 60_000, all: true });
+    if (r.exitCode !== 0) {
+      throw new BoardError('board-lost', this.name, `power ${action} command failed (exit ${r.exitCode}): ${r.all ?? ''}`, command, this.consoleTail());
+    }
+  }
+
+  private async disconnect(): Promise<void> {
+    await this.transport?.close().catch(() => undefined);
+    this.transport = undefined;
+    await this.machine?.stop().catch(() => undefined);
+    this.machine = undefined;
+  }
+
+  /** Ends the session: closes the transport, stops the emulator, closes the console. */
+  async close(): Promise<void> {
+    await this.disconnect();
+    for (const console of this.consoles) await console.close().catch(() => undefined);
+  }
+}
+
+/** Reads a secret from the environment variable the YAML names. */
+function secretFromEnv(name: string, config: BoardConfig): string {
+  const value = process.env[name];
+  if (value === undefined) {
+    throw new ConfigError(`board ${config.name} (${config.file}) needs the environment variable ${name}, which is not set`);
+  }
+  return value;
+}

@@ -1,0 +1,23 @@
+// Cross-compiles the board-side ICMP echo probe (kernel-modules/probe/) with
+// the board's compiler, statically so it runs on any board userland.
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { HarnessError } from '../errors.ts';
+
+/** Builds the probe into outDir unless an up-to-date binary is there; returns its path. */
+export async function buildProbe(options: { source: string; crossCompile: string; outDir: string; board: string }): Promise<string> {
+  const cc = `${options.crossCompile}gcc`;
+  const flags = ['-static', '-O2', '-Wall', '-Wextra', '-Werror'];
+  const version = (await execa(cc, ['--version'], { reject: false, timeout: 30_000 })).stdout.split('\n')[0] ?? '';
+  const key = createHash('sha256').update(await readFile(options.source)).update(version).update(flags.join(' ')).digest('hex').slice(0, 16);
+  const out = join(options.outDir, `vnet_probe-${key}`);
+  if (existsSync(out)) return out;
+  await mkdir(options.outDir, { recursive: true });
+  const r = await execa(cc, [...flags, '-o', `${out}.tmp`, options.source], { reject: false, timeout: 120_000, all: true });
+  if (r.exitCode !== 0) throw new HarnessError(`board ${options.board}: the echo probe did not build with ${cc}:\n${r.all ?? ''}`);
+  await rename(`${out}.tmp`, out);
+  return out;
+}

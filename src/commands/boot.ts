@@ -1,0 +1,33 @@
+// `vnet-harness boot -- CMD`: bring the board to a shell, run CMD, print its
+// output, shut down, and exit with CMD's exit code (128+N for a signal).
+import { Board } from '../board/board.ts';
+import { loadBoard } from '../config/board.ts';
+import { streamProgress } from '../util/progress.ts';
+
+export interface BootOptions {
+  board: string;
+  boardsDir: string;
+  transport?: 'ssh' | 'serial';
+  command: string[];
+}
+
+const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
+
+/** Runs the boot command; returns the exit code to leave with. */
+export async function bootCommand(options: BootOptions): Promise<number> {
+  const config = loadBoard(options.board, { boardsDir: options.boardsDir });
+  const progress = streamProgress();
+  const board = await Board.open(config, { progress, ...(options.transport ? { transport: options.transport } : {}) });
+  try {
+    const pid = board.emulatorPid();
+    progress.phase(`board ${board.name}: up in ${(board.bootMs / 1000).toFixed(1)} s over ${board.transportKind}${pid ? ` (qemu pid ${pid})` : ''}`);
+    // The words after -- are one shell command line, as ssh joins them.
+    const result = await board.run(options.command.join(' '));
+    process.stdout.write(result.stdout);
+    process.stderr.write(result.stderr);
+    if (result.exitCode !== null) return result.exitCode;
+    return 128 + (SIGNALS[result.signal ?? ''] ?? 0);
+  } finally {
+    await board.close();
+  }
+}

@@ -1,0 +1,101 @@
+// `npm test` (= `vnet-harness test`): the harness's own tests (test/), then
+// the four stage suites on the board with the project's drivers, over SSH
+// and over the serial console. `npm test -- --board B` runs only the stage
+// suites, on board B. Mocha is driven from here because it has no
+// pass-through for custom flags.
+import { readdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import Mocha from 'mocha';
+import { boardTransports, loadBoard } from '../config/board.ts';
+import { writeReports } from '../reporters/index.ts';
+import { STAGES } from '../stages/plan.ts';
+import { executeRun, PROJECT_ROOT } from '../stages/run.ts';
+import { streamProgress } from '../util/progress.ts';
+import { REPORTS_ROOT } from './run.ts';
+
+export interface TestOptions {
+  board?: string;
+  boardsDir: string;
+  transport?: 'ssh' | 'serial';
+  grep?: string;
+  unit: boolean;
+}
+
+interface Tally {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+/** Lists test/**\/*.test.ts. */
+async function testFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name.endsWith('.test.ts')) out.push(join(entry.parentPath, entry.name));
+  }
+  return out.sort();
+}
+
+/** Runs the harness's own tests with mocha; returns the tally. */
+async function harnessTests(grep: string | undefined): Promise<Tally> {
+  const mocha = new Mocha({ reporter: 'spec', timeout: 120_000, ...(grep ? { grep } : {}) });
+  for (const file of await testFiles(join(PROJECT_ROOT, 'test'))) mocha.addFile(file);
+  await mocha.loadFilesAsync();
+  const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
+  await new Promise<void>((resolveRun) => {
+    const runner = mocha.run(() => resolveRun());
+    runner.on('pass', () => tally.passed++);
+    runner.on('fail', () => tally.failed++);
+    runner.on('pending', () => tally.skipped++);
+  });
+  return tally;
+}
+
+/** Runs the stage suites on a board over one transport and writes the run's reports. */
+async function stageRun(board: string, boardsDir: string, transport: 'ssh' | 'serial'): Promise<Tally> {
+  const config = loadBoard(board, { boardsDir });
+  process.stdout.write(`\n== stage suites on ${config.name} over ${transport}\n`);
+  const outcome = await executeRun({
+    config,
+    modulesDir: join(PROJECT_ROOT, 'kernel-modules', 'virt_net'),
+    stages: STAGES.map((s) => s.stage),
+    transport,
+    progress: streamProgress(),
+  });
+  const outDir = join(REPORTS_ROOT, outcome.results.runId);
+  await writeReports(outcome.results, { outDir, consoleTranscript: outcome.consoleTranscript, reportsRoot: REPORTS_ROOT });
+  const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
+  for (const stage of outcome.results.stages) {
+    process.stdout.write(`stage ${stage.stage} over ${transport}: ${stage.verdict}${stage.reason ? ` — ${stage.reason}` : ''}\n`);
+    for (const c of stage.checks) {
+      if (c.verdict === 'pass') tally.passed++;
+      else if (c.verdict === 'skipped') tally.skipped++;
+      else tally.failed++;
+    }
+    // A stage that never produced checks (board down, build error) still counts as a failure.
+    if (stage.checks.length === 0 && stage.verdict !== 'pass') tally.failed++;
+  }
+  for (const e of outcome.results.errors) process.stderr.write(`error: ${e}\n`);
+  process.stdout.write(`reports: ${resolve(outDir)}\n`);
+  return tally;
+}
+
+/** The test command; exit 0 only when everything passed. */
+export async function testCommand(options: TestOptions): Promise<number> {
+  const total: Tally = { passed: 0, failed: 0, skipped: 0 };
+  const add = (t: Tally): void => {
+    total.passed += t.passed;
+    total.failed += t.failed;
+    total.skipped += t.skipped;
+  };
+  if (!options.board) add(await harnessTests(options.grep));
+  if (!options.unit) {
+    const board = options.board ?? 'qemu-imx25';
+    const config = loadBoard(board, { boardsDir: options.boardsDir });
+    const transports = options.transport ? [options.transport] : boardTransports(config);
+    for (const transport of transports) add(await stageRun(board, options.boardsDir, transport));
+  }
+  // The plain closing line CI systems read.
+  process.stdout.write(`\n${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`);
+  return total.failed === 0 ? 0 : 1;
+}

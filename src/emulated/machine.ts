@@ -1,0 +1,146 @@
+// The emulated board as a machine: images (kernel + initramfs, cached) and
+// one boot of QEMU with the console opened before the guest's first byte.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ConsoleChunk } from '../board/session.ts';
+import type { EmulatedBoardConfig } from '../config/board.ts';
+import { BoardError } from '../errors.ts';
+import type { Progress } from '../util/progress.ts';
+import { ensureKernel, type KernelBuild } from './kernel.ts';
+import { QemuInstance } from './qemu.ts';
+import { ensureRootfs, perRunArchive, type Rootfs } from './rootfs.ts';
+
+/** Printed by the board's /init once dropbear runs (boards/qemu-imx25/init). */
+export const READY_MARKER = 'vnet-harness: board ready';
+
+export interface EmulatedImages {
+  kernel: KernelBuild;
+  rootfs: Rootfs;
+}
+
+/** The console as the machine needs it: something that reports bytes and can be closed. */
+export interface MachineConsole {
+  onData(listener: (chunk: ConsoleChunk) => void): () => void;
+  tail(lines?: number): string[];
+  close(): Promise<void>;
+}
+
+/** Builds or reuses the kernel and the base initramfs of an emulated board. */
+export async function prepareImages(board: EmulatedBoardConfig, progress: Progress): Promise<EmulatedImages> {
+  const e = board.emulated;
+  const kernel = await ensureKernel(
+    {
+      sourcePackage: e.kernel.package,
+      arch: board.arch,
+      crossCompile: board.crossCompile,
+      defconfig: e.kernel.defconfig,
+      fragment: e.kernel.fragment,
+      image: e.kernel.image,
+      dtb: e.kernel.dtb,
+    },
+    progress,
+  );
+  const rootfs = await ensureRootfs(
+    {
+      arch: e.rootfs.arch,
+      packages: e.rootfs.packages,
+      initScript: await readFile(e.rootfs.init, 'utf8'),
+      inittab: await readFile(e.rootfs.inittab, 'utf8'),
+    },
+    (line) => progress.phase(line),
+  );
+  return { kernel, rootfs };
+}
+
+/** One running QEMU with its console; stop() always ends it. */
+export class EmulatedMachine {
+  private constructor(
+    readonly qemu: QemuInstance,
+    readonly console: MachineConsole,
+    private readonly runDir: string,
+    readonly bootMs: number,
+  ) {}
+
+  /**
+   * Boots the board: per-run initramfs (base + the run's authorized key),
+   * QEMU paused, console opened, guest resumed, ready marker awaited.
+   */
+  static async boot(
+    board: EmulatedBoardConfig,
+    images: EmulatedImages,
+    options: {
+      authorizedKey: string;
+      openConsole: (ptyPath: string) => Promise<MachineConsole>;
+      timeoutMs: number;
+      extraAppend?: string;
+    },
+  ): Promise<EmulatedMachine> {
+    const runDir = await mkdtemp(join(tmpdir(), 'vnet-run-'));
+    const base = await readFile(images.rootfs.initrd);
+    // Concatenated archives must start 4-byte aligned; the kernel skips the zero padding.
+    const initrd = Buffer.concat([base, Buffer.alloc((4 - (base.length % 4)) % 4), perRunArchive(`${options.authorizedKey}\n`)]);
+    const initrdPath = join(runDir, 'initrd.img');
+    await writeFile(initrdPath, initrd);
+    const e = board.emulated;
+    let qemu: QemuInstance | undefined;
+    let console: MachineConsole | undefined;
+    try {
+      qemu = await QemuInstance.start(
+        {
+          binary: e.qemu,
+          machine: e.machine,
+          memory: e.memory,
+          kernel: images.kernel.image,
+          dtb: images.kernel.dtb,
+          initrd: initrdPath,
+          append: [e.append, options.extraAppend].filter(Boolean).join(' '),
+        },
+        board.name,
+      );
+      console = await options.openConsole(qemu.consolePty);
+      const started = Date.now();
+      const ready = waitForMarker(console, READY_MARKER);
+      await qemu.resume();
+      const outcome = await Promise.race([
+        ready.promise.then(() => 'ready' as const),
+        qemu.exited.then(() => 'exited' as const),
+        new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), options.timeoutMs).unref()),
+      ]);
+      ready.cancel();
+      if (outcome !== 'ready') {
+        const why = outcome === 'exited' ? `QEMU exited during boot (${qemu.stderr().trim() || 'no stderr'})` : `no "${READY_MARKER}" within ${options.timeoutMs / 1000} s`;
+        throw new BoardError('boot-failed', board.name, why, undefined, console.tail(30));
+      }
+      return new EmulatedMachine(qemu, console, runDir, Date.now() - started);
+    } catch (error) {
+      await console?.close().catch(() => undefined);
+      await qemu?.stop().catch(() => undefined);
+      await rm(runDir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  /** Stops QEMU (kills it if QMP quit does not end it) and closes the console. */
+  async stop(): Promise<void> {
+    await this.qemu.stop();
+    await this.console.close().catch(() => undefined);
+    await rm(this.runDir, { recursive: true, force: true });
+  }
+}
+
+/** Resolves when text appears in the console stream (matched across chunk borders). */
+function waitForMarker(console: MachineConsole, marker: string): { promise: Promise<void>; cancel: () => void } {
+  let window = '';
+  let unsubscribe: () => void = () => {};
+  const promise = new Promise<void>((resolve) => {
+    unsubscribe = console.onData((chunk) => {
+      window = (window + chunk.data.toString('latin1')).slice(-(marker.length + 4096));
+      if (window.includes(marker)) {
+        unsubscribe();
+        resolve();
+      }
+    });
+  });
+  return { promise, cancel: () => unsubscribe() };
+}

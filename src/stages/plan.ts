@@ -1,0 +1,50 @@
+// What each stage does on the board, as data: the tutorial's manual test
+// (insmod, ifconfig vnet0 3.3.3.3, ping 3.3.3.3, ping 3.3.3.4, dmesg,
+// rmmod) with the counts and deadlines each stage's checks need, and no
+// waiting for nothing: short intervals, deadlines where a reply is not expected.
+
+export const IFACE = 'vnet0';
+export const LOCAL_ADDRESS = '3.3.3.3';
+export const REMOTE_ADDRESS = '3.3.3.4';
+/** Where modules and the probe go on the board. */
+export const BOARD_DIR = '/tmp/vnet-harness';
+export const MODULE_NAMES = ['virt_net1', 'virt_net2', 'virt_net3', 'virt_net4'] as const;
+
+/** Bytes of an ICMP echo frame on vnet0 for busybox ping's default 56-byte payload: 14 + 20 + 8 + 56. */
+export const ECHO_FRAME_BYTES = 98;
+/** Bytes of an ARP request frame (14 + 28), without padding: virtual devices do not pad. */
+export const ARP_FRAME_BYTES = 42;
+export const EXPECTED_MAC = '08:89:89:89:89:11';
+
+export interface StagePlan {
+  stage: number;
+  title: string;
+  /** What ping 3.3.3.4 should do: be answered (stage 4) or not (stages 1-3). */
+  remoteAnswered: boolean;
+  /** Echo requests sent to 3.3.3.4 by busybox ping. */
+  remoteCount: number;
+  /** Echo requests the board-side probe sends (0: no probe). */
+  probeCount: number;
+}
+
+export const STAGES: readonly StagePlan[] = [
+  { stage: 1, title: 'registration only (transmit drops)', remoteAnswered: false, remoteCount: 1, probeCount: 0 },
+  { stage: 2, title: 'transmit hook prints cnt', remoteAnswered: false, remoteCount: 1, probeCount: 0 },
+  { stage: 3, title: 'tx statistics and MAC address', remoteAnswered: false, remoteCount: 1, probeCount: 0 },
+  { stage: 4, title: 'emulated wire: echo requests answered', remoteAnswered: true, remoteCount: 3, probeCount: 5 },
+];
+
+/** Looks up a stage's plan. */
+export function stagePlan(stage: number): StagePlan {
+  const plan = STAGES.find((s) => s.stage === stage);
+  if (!plan) throw new RangeError(`no stage ${stage} (stages are 1-4)`);
+  return plan;
+}
+
+/** Parses `--stages 1,3` into sorted unique stage numbers. */
+export function parseStageList(text: string): number[] {
+  const stages = text.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const bad = stages.filter((s) => !STAGES.some((p) => p.stage === s));
+  if (stages.length === 0 || bad.length > 0) throw new RangeError(`--stages takes a comma list of 1-4, got ${JSON.stringify(text)}`);
+  return [...new Set(stages)].sort((a, b) => a - b);
+}

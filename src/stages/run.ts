@@ -1,0 +1,177 @@
+// One run of the stage suites on one board: lock, boot (or connect), build
+// the driver tree against the board's kernel, run the suites, produce the
+// results model. Infrastructure failures end up in the model too, so a run
+// always leaves a results.json that says what happened.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Board } from '../board/board.ts';
+import { lockBoard, type BoardLock } from '../board/lock.ts';
+import { buildModules } from '../build/modules.ts';
+import { buildProbe } from '../build/probe.ts';
+import { describeSource } from '../build/source.ts';
+import type { BoardConfig, TransportKind } from '../config/board.ts';
+import { HarnessError } from '../errors.ts';
+import { RESULTS_SCHEMA, type BuildResult, type RunResults, type StageResult } from '../results/model.ts';
+import { cacheRoot } from '../util/cache.ts';
+import type { Progress } from '../util/progress.ts';
+import { stagePlan } from './plan.ts';
+import { runSuites } from './runner.ts';
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+export const PROBE_SOURCE = join(PROJECT_ROOT, 'kernel-modules', 'probe', 'vnet_probe.c');
+
+export interface RunOptions {
+  config: BoardConfig;
+  modulesDir: string;
+  stages: number[];
+  transport?: TransportKind;
+  progress: Progress;
+  /** Mocha reporter for the live view (default spec). */
+  reporter?: string;
+  /** Called with the open board before the suites run (bench uses it). */
+  onBoard?: (board: Board) => Promise<void>;
+}
+
+export interface RunOutcome {
+  results: RunResults;
+  consoleTranscript: string;
+  /** Milliseconds per phase: lock, boot, build, stages. */
+  phases: Record<string, number>;
+}
+
+/** A run id that sorts by time: 20261125-081900-ab12. */
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${t}-${randomBytes(2).toString('hex')}`;
+}
+
+/** The harness's version, from package.json. */
+async function harnessVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** The build directory of a driver tree against a kernel tree: one per pair, in the cache. */
+export function modulesBuildDir(modulesDir: string, kernelTree: string): string {
+  const key = createHash('sha256').update(resolve(modulesDir)).update('\0').update(resolve(kernelTree)).digest('hex').slice(0, 16);
+  return join(cacheRoot(), 'modules', key);
+}
+
+/** Runs the selected stages and returns the results model (never throws for board trouble). */
+export async function executeRun(options: RunOptions): Promise<RunOutcome> {
+  const { config, progress } = options;
+  const started = Date.now();
+  const phases: Record<string, number> = {};
+  const errors: string[] = [];
+  const runId = newRunId(new Date(started));
+  const driver = await describeSource(options.modulesDir);
+  let board: Board | undefined;
+  let lock: BoardLock | null = null;
+  let stages: StageResult[] = [];
+  let kernelRelease: string | undefined;
+  let machine: string | undefined;
+  const mark = async <T>(phase: string, body: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await body();
+    } finally {
+      phases[phase] = Date.now() - t;
+    }
+  };
+  try {
+    lock = await mark('lock', () => lockBoard(config, { command: `vnet-harness run (pid ${process.pid})` }));
+    board = await mark('boot', () => Board.open(config, { progress, ...(options.transport ? { transport: options.transport } : {}) }));
+    const open = board;
+    progress.phase(`board ${config.name}: up in ${(open.bootMs / 1000).toFixed(1)} s over ${open.transportKind}`);
+    const uname = await open.check('uname -r; uname -m');
+    [kernelRelease, machine] = uname.stdout.trim().split('\n');
+    const builds = await mark('build', async () => {
+      const results = await buildModules({
+        board: config.name,
+        kernelDir: open.kernelTree(),
+        arch: config.arch,
+        crossCompile: config.crossCompile,
+        sourceDir: options.modulesDir,
+        buildDir: modulesBuildDir(options.modulesDir, open.kernelTree()),
+        stages: options.stages,
+      });
+      for (const b of results) {
+        const state = b.ok ? `${b.compiled ? 'built' : 'up to date'}, ${b.warnings.length} warning(s)` : `FAILED (${b.diagnostics.filter((d) => d.severity === 'error').length} error(s))`;
+        progress.phase(`build: virt_net${b.stage}.ko ${state}`);
+      }
+      return new Map<number, BuildResult>(results.map((b) => [b.stage, b]));
+    });
+    const probePath = options.stages.some((s) => stagePlan(s).probeCount > 0)
+      ? await buildProbe({ source: PROBE_SOURCE, crossCompile: config.crossCompile, outDir: join(cacheRoot(), 'probe'), board: config.name })
+      : undefined;
+    await options.onBoard?.(open);
+    stages = await mark('stages', () =>
+      runSuites({
+        stages: options.stages,
+        reporter: options.reporter ?? 'spec',
+        context: {
+          board: open,
+          builds,
+          ...(probePath ? { probePath } : {}),
+          stageTimeoutMs: config.timeouts.stage * 1000,
+          log: (line) => progress.phase(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`),
+        },
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof HarnessError)) throw error;
+    errors.push(error.message);
+  } finally {
+    await board?.close().catch((error: unknown) => errors.push(`closing the board: ${String(error)}`));
+    await lock?.release();
+  }
+  // Stages that never ran (the board never came up) are errors, not passes.
+  for (const stage of options.stages) {
+    if (!stages.some((s) => s.stage === stage)) {
+      const plan = stagePlan(stage);
+      stages.push({
+        stage,
+        title: plan.title,
+        verdict: 'error',
+        reason: errors[0]?.split('\n')[0] ?? 'not run',
+        checks: [],
+        readings: [],
+        pings: [],
+        rttsMs: [],
+        dmesg: [],
+        kernelEvents: [],
+        steps: [],
+        startedAt: new Date(started).toISOString(),
+        durationMs: 0,
+      });
+    }
+  }
+  stages.sort((a, b) => a.stage - b.stage);
+  const verdict = stages.some((s) => s.verdict === 'error') || errors.length > 0 ? 'error' : stages.every((s) => s.verdict === 'pass') ? 'pass' : 'fail';
+  const results: RunResults = {
+    schema: RESULTS_SCHEMA,
+    runId,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    harnessVersion: await harnessVersion(),
+    board: {
+      name: config.name,
+      ...(kernelRelease ? { kernelRelease } : {}),
+      ...(machine ? { machine } : {}),
+      transport: options.transport ?? config.defaultTransport,
+      emulated: config.kind === 'emulated',
+    },
+    driver,
+    verdict,
+    stages,
+    errors,
+  };
+  return { results, consoleTranscript: board?.consoleTranscript() ?? '', phases };
+}
+
+/** Exit code of a run: 0 all passed, 1 the driver failed a check, 2 the harness could not do its job. */
+export function runExitCode(results: RunResults): number {
+  if (results.verdict === 'pass') return 0;
+  return results.verdict === 'error' ? 2 : 1;
+}

@@ -1,0 +1,137 @@
+// Turns a stage's checks into a mocha suite: `before` exercises the stage on
+// the board (once), each check is one `it`, `after` settles the verdict.
+// Suites are registered by a function rather than at import time so one
+// process can run them several times (a run and its baseline).
+import type { Board } from '../board/board.ts';
+import type { BuildResult, CheckResult, StageResult, StageVerdict } from '../results/model.ts';
+import { evaluate, type CheckSpec } from './checks.ts';
+import { exerciseStage, type StageObservations } from './exercise.ts';
+import { stagePlan } from './plan.ts';
+
+/** Everything a stage suite needs from the run, set by the runner before mocha starts. */
+export interface SuiteContext {
+  board: Board;
+  builds: ReadonlyMap<number, BuildResult>;
+  probePath?: string;
+  stageTimeoutMs: number;
+  /** Called once per stage with its final result. */
+  record(result: StageResult): void;
+  /** Progress lines (stage, step, elapsed). */
+  log(line: string): void;
+}
+
+export interface StageSuite {
+  stage: number;
+  checks: readonly CheckSpec[];
+  register(ctx: SuiteContext): void;
+}
+
+/** Declares the suite of a stage from its checks. */
+export function defineStageSuite(stage: number, checks: readonly CheckSpec[]): StageSuite {
+  const plan = stagePlan(stage);
+  return {
+    stage,
+    checks,
+    register(ctx) {
+      describe(`stage ${stage}: ${plan.title}`, function () {
+        let obs: StageObservations | undefined;
+        let buildFailed: BuildResult | undefined;
+        let harnessError: string | undefined;
+        const results: CheckResult[] = [];
+        let started = Date.now();
+
+        before(async function () {
+          started = Date.now();
+          this.timeout(ctx.stageTimeoutMs + 5 * 60_000);
+          const build = ctx.builds.get(stage);
+          if (!build?.ok || !build.module) {
+            buildFailed = build;
+            return;
+          }
+          ctx.log(`stage ${stage}: exercising on ${ctx.board.name}`);
+          try {
+            obs = await exerciseStage(ctx.board, plan, { modulePath: build.module, ...(ctx.probePath ? { probePath: ctx.probePath } : {}) }, ctx.stageTimeoutMs);
+          } catch (error) {
+            harnessError = error instanceof Error ? error.message : String(error);
+          }
+          const fault = obs?.fault ? ` — ${obs.fault.class} during ${obs.fault.step}${obs.recovered ? ', board recovered' : ''}` : '';
+          ctx.log(`stage ${stage}: steps done in ${((Date.now() - started) / 1000).toFixed(1)} s${fault}`);
+        });
+
+        for (const spec of checks) {
+          it(`${spec.id}: ${spec.title}`, function () {
+            if (!obs) {
+              const why = buildFailed ? 'the module did not build' : `harness error: ${harnessError ?? 'stage not exercised'}`;
+              results.push({ id: spec.id, title: spec.title, verdict: buildFailed ? 'skipped' : 'error', message: why });
+              if (buildFailed) this.skip();
+              throw new Error(why);
+            }
+            const { result, error } = evaluate(spec, obs);
+            results.push(result);
+            if (result.verdict === 'skipped') this.skip();
+            if (error) throw error;
+          });
+        }
+
+        after(function () {
+          ctx.record(stageResult(stage, plan.title, { obs, build: ctx.builds.get(stage), buildFailed, harnessError, results, started }));
+        });
+      });
+    },
+  };
+}
+
+/** Decides a stage's verdict from its build, fault and checks. */
+export function stageVerdict(buildOk: boolean, fault: StageObservations['fault'] | undefined, harnessError: string | undefined, checks: readonly CheckResult[]): StageVerdict {
+  if (!buildOk) return 'build-error';
+  if (harnessError) return 'error';
+  if (fault?.class === 'crash') return 'crash';
+  if (fault?.class === 'hang') return 'hang';
+  if (fault?.class === 'error') return 'error';
+  if (checks.some((c) => c.verdict === 'fail')) return 'fail';
+  if (checks.some((c) => c.verdict === 'error')) return 'error';
+  return 'pass';
+}
+
+function stageResult(
+  stage: number,
+  title: string,
+  s: { obs?: StageObservations; build?: BuildResult; buildFailed?: BuildResult; harnessError?: string; results: CheckResult[]; started: number },
+): StageResult {
+  const obs = s.obs;
+  const verdict = stageVerdict(!s.buildFailed && s.build !== undefined, obs?.fault, s.harnessError, s.results);
+  const readings = obs
+    ? [obs.loaded, obs.localPing?.before, obs.localPing?.after, obs.remotePing?.before, obs.remotePing?.after, obs.probe?.before, obs.probe?.after]
+        .flatMap((r, i) => (r?.present ? [{ ...r.reading, at: READING_NAMES[i] ?? r.reading.at }] : []))
+    : [];
+  const reason =
+    verdict === 'build-error'
+      ? `module did not build: ${s.build?.diagnostics.find((d) => d.severity === 'error')?.message ?? 'no module'}`
+      : verdict === 'error' && s.harnessError
+        ? s.harnessError
+        : obs?.fault
+          ? `${obs.fault.class} during ${obs.fault.step}: ${obs.fault.message}`
+          : verdict === 'fail'
+            ? `failed: ${s.results.filter((c) => c.verdict === 'fail').map((c) => c.id).join(', ')}`
+            : undefined;
+  return {
+    stage,
+    title,
+    verdict,
+    ...(reason ? { reason } : {}),
+    ...(s.build ? { build: s.build } : {}),
+    checks: s.results,
+    readings,
+    pings: obs ? [obs.localPing, obs.remotePing].flatMap((p) => (p?.parsed.stats ? [p.parsed.stats] : [])) : [],
+    rttsMs: obs?.probe ? obs.probe.parsed.replies.flatMap((r) => (r.rttUs === undefined ? [] : [r.rttUs / 1000])) : [],
+    dmesg: obs?.dmesg ?? [],
+    kernelEvents: obs?.kernelEvents ?? [],
+    steps: obs?.steps ?? [],
+    startedAt: obs?.startedAt ?? new Date(s.started).toISOString(),
+    durationMs: Date.now() - s.started,
+    ...(obs?.recovered ? { recovered: true } : {}),
+  };
+}
+
+/** Names of the readings, in the order stageResult() lists them. */
+const READING_NAMES = ['after insmod', 'before ping 3.3.3.3', 'after ping 3.3.3.3', 'before ping 3.3.3.4', 'after ping 3.3.3.4', 'before probe', 'after probe'];

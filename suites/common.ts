@@ -1,0 +1,89 @@
+// Checks every stage shares: the tutorial's manual test, judged exactly.
+import { check, need, type CheckSpec } from '../src/stages/checks.ts';
+import type { PingObservation } from '../src/stages/exercise.ts';
+import { statisticsDelta, type SysfsReading } from '../src/parsers/sysfs.ts';
+import type { InterfaceReading } from '../src/results/model.ts';
+
+/** The reading of a present interface, or not reached. */
+export function present(r: SysfsReading | undefined, what: string): InterfaceReading {
+  const reading = need(r, what);
+  if (!reading.present) throw new Error(`vnet0 was missing at ${what}`);
+  return reading.reading;
+}
+
+/** Counter deltas across a ping. */
+export function deltas(p: PingObservation): Record<string, number> {
+  return statisticsDelta(present(p.before, 'the reading before the ping'), present(p.after, 'the reading after the ping'));
+}
+
+/** The counters a check compares, in a fixed order. */
+export function counters(d: Record<string, number>, names: readonly string[]): Record<string, number> {
+  return Object.fromEntries(names.map((n) => [n, d[n] ?? Number.NaN]));
+}
+
+export const TRAFFIC = ['tx_packets', 'tx_bytes', 'rx_packets', 'rx_bytes', 'tx_dropped', 'rx_dropped', 'tx_errors', 'rx_errors'] as const;
+
+/** `virt_net_send_packet cnt = N` values in kernel log lines. */
+export function cntValues(lines: readonly string[]): number[] {
+  return lines.flatMap((l) => {
+    const m = /virt_net_send_packet cnt = (\d+)/.exec(l);
+    return m ? [Number(m[1])] : [];
+  });
+}
+
+export const moduleLoads = check('module-loads', 'insmod loads the module', (obs, c) => {
+  const r = need(obs.insmod, 'insmod');
+  c.equal({ exitCode: r.exitCode, output: (r.stdout + r.stderr).trim() }, { exitCode: 0, output: '' }, 'insmod should succeed silently');
+});
+
+export const vnet0Appears = check('vnet0-appears', 'vnet0 appears in /sys/class/net', (obs, c) => {
+  c.equal(need(obs.loaded, 'the reading after insmod').present, true, '/sys/class/net/vnet0 should exist after insmod');
+});
+
+export const ifconfigUp = check('ifconfig', 'ifconfig vnet0 3.3.3.3 succeeds and brings vnet0 up', (obs, c) => {
+  const r = need(obs.ifconfig, 'ifconfig');
+  const flags = r.exitCode === 0 ? present(need(obs.localPing, 'ping 3.3.3.3').before, 'the reading after ifconfig').flagNames ?? [] : [];
+  c.equal({ exitCode: r.exitCode, up: flags.includes('UP') }, { exitCode: 0, up: true }, 'ifconfig should succeed and set UP');
+});
+
+export const localPingAnswered = check('local-ping-answered', 'ping 3.3.3.3 is answered 100 %', (obs, c) => {
+  const stats = need(obs.localPing, 'ping 3.3.3.3').parsed.stats;
+  c.equal(
+    { transmitted: stats?.transmitted, received: stats?.received, lossPercent: stats?.lossPercent },
+    { transmitted: 3, received: 3, lossPercent: 0 },
+    'every local echo request should be answered',
+  );
+});
+
+export const localPingCountersUntouched = check('local-ping-counters-untouched', 'ping 3.3.3.3 leaves vnet0 counters untouched (goes through lo)', (obs, c) => {
+  const d = deltas(need(obs.localPing, 'ping 3.3.3.3'));
+  const touched = Object.fromEntries(Object.entries(d).filter(([, v]) => v !== 0));
+  c.equal(touched, {}, 'local traffic must not pass through vnet0');
+});
+
+export const cleanUnload = check('clean-unload', 'rmmod succeeds and vnet0 is gone', (obs, c) => {
+  const r = need(obs.rmmod, 'rmmod');
+  c.equal({ exitCode: r.exitCode, vnet0Present: need(obs.unloaded, 'the reading after rmmod').present }, { exitCode: 0, vnet0Present: false }, 'unload should remove vnet0');
+});
+
+export const noKernelFault = check('no-kernel-fault', 'no oops, panic, BUG, WARNING, lockup, KASAN or kmemleak report', (obs, c) => {
+  const events = obs.kernelEvents.map((e) => `${e.class}: ${e.firstLine}`);
+  c.equal(events, [], 'the kernel should report no fault during the stage');
+});
+
+export const remoteNoReply = check('remote-ping-no-reply', 'ping 3.3.3.4 gets no reply', (obs, c) => {
+  const p = need(obs.remotePing, 'ping 3.3.3.4');
+  c.equal({ received: p.parsed.stats?.received ?? p.parsed.replies.length }, { received: 0 }, 'nothing answers 3.3.3.4 at this stage');
+});
+
+export const sendLinesConsecutive = check('send-lines', 'one "virt_net_send_packet cnt = N" line per frame, N consecutive from 1', (obs, c) => {
+  const values = cntValues(need(obs.remoteDmesg, 'the kernel log of ping 3.3.3.4'));
+  const stageValues = cntValues(obs.dmesg.length > 0 ? obs.dmesg : values.map((v) => `virt_net_send_packet cnt = ${v}`));
+  const expected = stageValues.map((_, i) => i + 1);
+  c.holds(stageValues, `1..N with N >= 1 (got ${stageValues.length} lines)`, stageValues.length > 0 && JSON.stringify(stageValues) === JSON.stringify(expected), 'cnt values should count frames from 1 without gaps');
+});
+
+/** The checks of every stage, in the order the tutorial's test runs. */
+export function commonChecks(middle: readonly CheckSpec[]): CheckSpec[] {
+  return [moduleLoads, vnet0Appears, ifconfigUp, localPingAnswered, localPingCountersUntouched, ...middle, cleanUnload, noKernelFault];
+}
