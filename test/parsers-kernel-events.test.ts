@@ -49,6 +49,23 @@ describe('parsers/kernel-events', () => {
       expect(events[1]?.text).to.equal('Kernel panic - not syncing: Fatal exception in interrupt');
     });
 
+    it('classifies the real capture from the emulated board (stage 1, NULL ndo_start_xmit) the same way', () => {
+      const text = fixture('board-qemu-imx25-null-xmit.console.txt');
+      const events = classifyKernelText(text);
+      expect(summary(events)).to.deep.equal([
+        'oops!: Unable to handle kernel NULL pointer dereference at virtual address 00000000',
+        'panic!: Kernel panic - not syncing: Fatal exception in interrupt',
+      ]);
+      const oops = lines(events[0]);
+      expect(oops[0]).to.match(/8<--- cut here ---$/);
+      expect(oops.some((l) => l.includes('Internal error: Oops: 80000005 [#1] PREEMPT ARM'))).to.equal(true);
+      expect(oops.some((l) => l.includes('Modules linked in: virt_net1(O)'))).to.equal(true);
+      expect(oops.some((l) => l.includes('login:') || l.includes('crng init'))).to.equal(false);
+      for (const [seed, max] of [[1, 1], [9, 64]] as const) {
+        expect(summary(streamed(text, seed, max)), `seed ${seed}`).to.deep.equal(summary(events));
+      }
+    });
+
     it('gives the same events whatever way the console splits the stream', () => {
       const text = fixture('arm-null-xmit-oops-panic.console.txt');
       const whole = classifyKernelText(text).map(({ class: c, firstLine, text: t, fatal }) => ({ c, firstLine, t, fatal }));

@@ -1,0 +1,407 @@
+// The SSH transport: a thin wrapper over ssh2's Client that implements
+// BoardTransport. ssh2 leaves a channel open forever when the link dies, so
+// every in-flight operation is tracked here and rejected when the client goes.
+
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
+import type { BoardTransport, CommandResult, RunOptions } from '../board/session.ts';
+import { BoardError, HarnessError, type BoardErrorKind } from '../errors.ts';
+import { endSftp, killChannel } from './ssh-channel.ts';
+import { openConnection, safeTail, SSH_DEFAULTS, type SshConnectOptions } from './ssh-connect.ts';
+
+export { fingerprintOf, fingerprintOfPublicKeyLine, generateClientKey, type ClientKey } from './ssh-keys.ts';
+export { SSH_DEFAULTS, type SshConnectOptions } from './ssh-connect.ts';
+
+/** How a file reached the board. */
+export interface UploadResult {
+  method: 'sftp' | 'cat';
+  bytes: number;
+  sha256: string;
+  durationMs: number;
+}
+
+/** Raw outcome of one exec channel. */
+interface ExecOutcome {
+  stdout: Buffer;
+  stderr: Buffer;
+  exitCode: number | null;
+  signal?: string;
+  durationMs: number;
+}
+
+/** Quotes a word for the board's POSIX shell. */
+export function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+const DEFAULT_UPLOAD_TIMEOUT_MS = 120_000;
+
+// dropbear accepts the subsystem request, then fails to exec its compiled-in
+// sftp-server path (exit 127); OpenSSH refuses the request. Both mean "no SFTP".
+const NO_SFTP = /Unable to start subsystem|while establishing SFTP session|unexpected SFTP session termination/;
+
+export class SshTransport implements BoardTransport {
+  readonly kind = 'ssh' as const;
+  /** Rejecters of every operation still waiting on the link. */
+  private readonly inflight = new Set<(kind: BoardErrorKind, detail: string) => void>();
+  /** Why the link is gone (set once). */
+  private lostBecause: string | undefined;
+  private closedByUs = false;
+  /** Whether the server has an SFTP subsystem; unknown until the first upload. */
+  private sftpAvailable: boolean | undefined;
+  /** Channels we abandoned and that are not closed yet; new channels wait for them. */
+  private readonly settling = new Set<Promise<void>>();
+
+  private constructor(
+    private readonly client: Client,
+    private readonly options: SshConnectOptions,
+    /** Fingerprint of the host key the board presented (useful when hostKey was null). */
+    readonly hostKeyFingerprint: string,
+    /** Milliseconds from the first attempt to an authenticated session. */
+    readonly connectMs: number,
+    readonly connectAttempts: number,
+  ) {
+    client.on('error', (error: Error) => this.linkDown(error.message));
+    client.on('end', () => this.linkDown('the server closed the connection'));
+    client.on('close', () => this.linkDown('the connection closed'));
+  }
+
+  /** Connects (retrying while the board's sshd starts), verifies the host key, authenticates. */
+  static async connect(options: SshConnectOptions): Promise<SshTransport> {
+    const opened = await openConnection(options);
+    return new SshTransport(opened.client, options, opened.hostKeyFingerprint, opened.connectMs, opened.attempts);
+  }
+
+  /** Runs a shell command in its own channel; concurrent calls share the connection. */
+  async run(command: string, options: RunOptions = {}): Promise<CommandResult> {
+    const timeoutMs = options.timeoutMs ?? this.options.defaultCommandTimeoutMs ?? SSH_DEFAULTS.defaultCommandTimeoutMs;
+    const outcome = await this.exec(command, timeoutMs);
+    const result: CommandResult = {
+      command,
+      stdout: outcome.stdout.toString('utf8'),
+      stderr: outcome.stderr.toString('utf8'),
+      exitCode: outcome.exitCode,
+      durationMs: outcome.durationMs,
+      ...(outcome.signal === undefined ? {} : { signal: outcome.signal }),
+    };
+    if (options.check === true && result.exitCode !== 0) {
+      throw new HarnessError(this.commandFailedMessage(command, outcome));
+    }
+    return result;
+  }
+
+  /** Reads a file from the board with `cat`, byte for byte. */
+  async readFileBuffer(remotePath: string, options: { timeoutMs?: number } = {}): Promise<Buffer> {
+    const command = `cat ${shellQuote(remotePath)}`;
+    const timeoutMs = options.timeoutMs ?? this.options.defaultCommandTimeoutMs ?? SSH_DEFAULTS.defaultCommandTimeoutMs;
+    const outcome = await this.exec(command, timeoutMs);
+    if (outcome.exitCode !== 0) throw new HarnessError(this.commandFailedMessage(command, outcome));
+    return outcome.stdout;
+  }
+
+  /** Reads a text file from the board (UTF-8). */
+  async readFile(remotePath: string, options: { timeoutMs?: number } = {}): Promise<string> {
+    return (await this.readFileBuffer(remotePath, options)).toString('utf8');
+  }
+
+  /** Copies a file to the board (SFTP, or `cat >` without it) and checks its sha256 there. */
+  async upload(localPath: string, remotePath: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.uploadFile(localPath, remotePath, options);
+  }
+
+  /** upload(), telling how the file went and how long it took. */
+  async uploadFile(localPath: string, remotePath: string, options: { timeoutMs?: number } = {}): Promise<UploadResult> {
+    const started = performance.now();
+    const deadline = started + (options.timeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS);
+    const label = `upload ${localPath} -> ${remotePath}`;
+    const remaining = (): number => Math.max(1, deadline - performance.now());
+    const local = await hashFile(localPath).catch((error: Error) => {
+      throw this.error('upload-failed', `cannot read local file: ${error.message}`, label, error);
+    });
+
+    let method: UploadResult['method'] = 'cat';
+    if (this.sftpAvailable !== false) {
+      const sftp = await this.openSftp(label, remaining());
+      if (sftp !== undefined) {
+        method = 'sftp';
+        try {
+          await this.track<void>(label, remaining(), (ok, fail) => {
+            sftp.fastPut(localPath, remotePath, (error) => (error ? fail(error) : ok()));
+            return () => this.settle(endSftp(sftp));
+          });
+        } catch (error) {
+          throw this.asUploadError(error, label);
+        }
+        await endSftp(sftp);
+      }
+    }
+    if (method === 'cat') {
+      const command = `cat > ${shellQuote(remotePath)}`;
+      const outcome = await this.exec(command, remaining(), (channel, fail) => {
+        const source = createReadStream(localPath);
+        source.on('error', (error) => {
+          fail(error);
+          channel.close();
+        });
+        source.pipe(channel);
+      });
+      if (outcome.exitCode !== 0) {
+        throw this.error('upload-failed', this.commandFailedMessage(command, outcome, false), label);
+      }
+    }
+
+    const check = `sha256sum ${shellQuote(remotePath)}`;
+    const sum = await this.exec(check, remaining());
+    const remote = sum.stdout.toString('utf8').trim().split(/\s+/)[0] ?? '';
+    if (sum.exitCode !== 0 || remote !== local.sha256) {
+      throw this.error(
+        'upload-failed',
+        `checksum on the board differs after ${method} upload: local sha256 ${local.sha256} (${local.bytes} bytes), ` +
+          `board ${remote || '(none)'}${sum.exitCode === 0 ? '' : ` (sha256sum exit ${sum.exitCode}: ${sum.stderr.toString('utf8').trim()})`}`,
+        label,
+      );
+    }
+    return { method, bytes: local.bytes, sha256: local.sha256, durationMs: performance.now() - started };
+  }
+
+  /** Ends the connection; in-flight operations are rejected. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.closedByUs) return;
+    this.closedByUs = true;
+    this.rejectAll('protocol', 'the transport was closed while this was running');
+    if (this.lostBecause !== undefined) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.client.destroy();
+        resolve();
+      }, 2_000);
+      this.client.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.client.end();
+    });
+  }
+
+  /** True while the link is up and close() was not called. */
+  get connected(): boolean {
+    return this.lostBecause === undefined && !this.closedByUs;
+  }
+
+  /** Opens an SFTP session, or returns undefined when the board has no SFTP subsystem. */
+  private async openSftp(label: string, timeoutMs: number): Promise<SFTPWrapper | undefined> {
+    await this.quiesce();
+    let opened: SFTPWrapper | undefined;
+    const sftp = await this.track<SFTPWrapper | undefined>(label, timeoutMs, (ok, fail, settled) => {
+      this.client.sftp((error, session) => {
+        if (!error) {
+          opened = session;
+          if (settled()) {
+            this.settle(endSftp(session));
+            return;
+          }
+          // ssh2 emits late errors on a session whose link died; the tracker reports those.
+          session.on('error', () => undefined);
+          ok(session);
+        } else if (NO_SFTP.test(error.message)) {
+          ok(undefined);
+        } else {
+          fail(error);
+        }
+      });
+      return () => {
+        if (opened !== undefined) this.settle(endSftp(opened));
+      };
+    }).catch((error: unknown) => {
+      throw this.asUploadError(error, label);
+    });
+    this.sftpAvailable = sftp !== undefined;
+    return sftp;
+  }
+
+  /** Waits until channels we abandoned are closed (see ssh-channel.ts for why). */
+  private async quiesce(): Promise<void> {
+    while (this.settling.size > 0) await Promise.all([...this.settling]);
+  }
+
+  /** Registers a channel shutdown that new channels must wait for. */
+  private settle(shutdown: Promise<void>): void {
+    const tracked = shutdown.finally(() => this.settling.delete(tracked));
+    this.settling.add(tracked);
+  }
+
+  /** Runs a command in a fresh channel; `feed` writes stdin (else stdin is closed at once). */
+  private async exec(
+    command: string,
+    timeoutMs: number,
+    feed?: (channel: ClientChannel, fail: (error: Error) => void) => void,
+  ): Promise<ExecOutcome> {
+    await this.quiesce();
+    const started = performance.now();
+    let channel: ClientChannel | undefined;
+    return this.track<ExecOutcome>(command, timeoutMs, (ok, fail, settled) => {
+      this.client.exec(command, (error, opened) => {
+        if (error) {
+          fail(error);
+          return;
+        }
+        channel = opened;
+        if (settled()) {
+          // Timed out (or the link died) while the channel was opening.
+          this.settle(killChannel(opened));
+          return;
+        }
+        const stdout: Buffer[] = [];
+        const stderr: Buffer[] = [];
+        let stderrEnded = false;
+        let exit: { code: number | null; signal?: string } | undefined;
+        const finish = (): void => {
+          if (exit === undefined || !stderrEnded) return;
+          ok({
+            stdout: Buffer.concat(stdout),
+            stderr: Buffer.concat(stderr),
+            exitCode: exit.code,
+            ...(exit.signal === undefined ? {} : { signal: exit.signal }),
+            durationMs: performance.now() - started,
+          });
+        };
+        opened.on('error', fail);
+        opened.on('data', (chunk: Buffer) => stdout.push(chunk));
+        opened.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+        opened.stderr.on('end', () => {
+          stderrEnded = true;
+          finish();
+        });
+        // The close event carries the exit status even when 'exit' was missed.
+        opened.on('close', (code?: number | null, signal?: string) => {
+          if (typeof code === 'number') exit = { code };
+          else if (typeof signal === 'string') exit = { code: null, signal: signal.replace(/^SIG/, '') };
+          else {
+            fail(new Error('the channel closed without an exit status'));
+            return;
+          }
+          finish();
+        });
+        if (feed === undefined) opened.end();
+        else feed(opened, fail);
+      });
+      // On timeout: kill the command; the connection stays usable.
+      return () => {
+        if (channel !== undefined) this.settle(killChannel(channel));
+      };
+    });
+  }
+
+  /**
+   * Runs one operation with its own timeout and registers it so a dying link
+   * rejects it at once. `start` returns what to do to abandon it on timeout.
+   */
+  private track<T>(
+    command: string,
+    timeoutMs: number,
+    start: (
+      ok: (value: T) => void,
+      fail: (error: Error) => void,
+      settled: () => boolean,
+    ) => (() => void) | undefined,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (this.closedByUs) {
+        reject(this.error('protocol', 'the transport is closed', command));
+        return;
+      }
+      if (this.lostBecause !== undefined) {
+        reject(this.error('board-lost', `the connection was lost earlier: ${this.lostBecause}`, command));
+        return;
+      }
+      let done = false;
+      let abandon: (() => void) | undefined;
+      const settle = (): boolean => {
+        if (done) return false;
+        done = true;
+        clearTimeout(timer);
+        this.inflight.delete(onLinkDown);
+        return true;
+      };
+      const onLinkDown = (kind: BoardErrorKind, detail: string): void => {
+        if (settle()) reject(this.error(kind, detail, command));
+      };
+      const timer = setTimeout(() => {
+        if (!settle()) return;
+        reject(this.error('command-timeout', `no result within ${Math.round(timeoutMs)} ms; the command was killed`, command));
+        try {
+          abandon?.();
+        } catch {
+          // the channel may already be gone; the timeout error is what matters
+        }
+      }, timeoutMs);
+      this.inflight.add(onLinkDown);
+      const ok = (value: T): void => {
+        if (settle()) resolve(value);
+      };
+      const fail = (error: Error): void => {
+        if (!settle()) return;
+        if (error instanceof BoardError) reject(error);
+        else if (this.lostBecause !== undefined) {
+          reject(this.error('board-lost', `the connection was lost: ${this.lostBecause}`, command, error));
+        } else reject(this.error('protocol', error.message, command, error));
+      };
+      try {
+        abandon = start(ok, fail, () => done);
+      } catch (error) {
+        // ssh2 throws "Not connected" synchronously when the socket is already gone.
+        fail(error as Error);
+      }
+    });
+  }
+
+  /** Records why the link is gone and rejects everything still waiting on it. */
+  private linkDown(reason: string): void {
+    if (this.lostBecause !== undefined) return;
+    this.lostBecause = reason;
+    if (this.closedByUs) return;
+    this.rejectAll('board-lost', `the connection to the board was lost (${reason})`);
+  }
+
+  private rejectAll(kind: BoardErrorKind, detail: string): void {
+    const waiting = [...this.inflight];
+    this.inflight.clear();
+    for (const reject of waiting) reject(kind, detail);
+  }
+
+  private error(kind: BoardErrorKind, detail: string, command: string | undefined, cause?: unknown): BoardError {
+    return new BoardError(kind, this.options.board, detail, command, safeTail(this.options.consoleTail), {
+      cause,
+    });
+  }
+
+  private asUploadError(error: unknown, label: string): BoardError {
+    if (error instanceof BoardError) return error;
+    return this.error('upload-failed', (error as Error).message, label, error);
+  }
+
+  private commandFailedMessage(command: string, outcome: ExecOutcome, withHeader = true): string {
+    const status = outcome.exitCode === null ? `signal ${outcome.signal ?? '?'}` : `exit code ${outcome.exitCode}`;
+    const stderr = outcome.stderr.toString('utf8').trim().split('\n').slice(-5).join('\n    ');
+    const head = withHeader ? `board ${this.options.board}: ` : '';
+    const tail = safeTail(this.options.consoleTail);
+    return (
+      `${head}command ended with ${status}` +
+      (withHeader ? `\n  command: ${command}` : ` (${command})`) +
+      (stderr ? `\n  stderr: ${stderr}` : '') +
+      (withHeader && tail.length > 0 ? `\n  last console lines:\n${tail.map((l) => `    | ${l}`).join('\n')}` : '')
+    );
+  }
+}
+
+/** sha256 and size of a local file, streamed. */
+async function hashFile(path: string): Promise<{ sha256: string; bytes: number }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    bytes += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), bytes };
+}
