@@ -38,10 +38,11 @@ function program(setCode: (code: number) => void): Command {
     .addOption(boardOption())
     .addOption(boardsDirOption())
     .option('--install', 'install what is missing with apt-get', false)
-    .action(async (opts: { board: string; boardsDir: string; install: boolean }) => {
+    .option('--tests', 'also the packages the harness\'s own tests (npm test) use', false)
+    .action(async (opts: { board: string; boardsDir: string; install: boolean; tests: boolean }) => {
       const { doctorCommand } = await import('./host/doctor.ts');
       const { loadBoard } = await import('./config/board.ts');
-      setCode(await doctorCommand({ board: loadBoard(opts.board, { boardsDir: opts.boardsDir }), install: opts.install }));
+      setCode(await doctorCommand({ board: loadBoard(opts.board, { boardsDir: opts.boardsDir }), install: opts.install, tests: opts.tests }));
     });
 
   cli

@@ -1,12 +1,13 @@
 // The SSH transport against a real dropbear 2022.83 (the emulated board's sshd)
 // on 127.0.0.1: exit codes and signals, timeouts, uploads by cat and by SFTP,
 // host key pinning, auth, retries while the server starts, and a dead link.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import ssh2 from 'ssh2';
 import { BoardError, ConfigError, HarnessError } from '../src/errors.ts';
 import {
   fingerprintOf,
@@ -153,7 +154,7 @@ describe('SSH transport against dropbear on loopback', function () {
       const elapsed = performance.now() - started;
       expect(error).to.be.instanceOf(BoardError);
       expect((error as BoardError).kind).to.equal('command-timeout');
-      expect(elapsed).to.be.within(490, 800);
+      expect(elapsed).to.be.within(490, 1_000);
       expect(error.message).to.include(`board ${BOARD}: command-timeout`).and.include('command: sleep 31.25');
       expect(error.message).to.include('last console lines:').and.include('Pubkey auth succeeded');
       const next = await ssh.run('echo alive');
@@ -263,6 +264,35 @@ describe('SSH transport against dropbear on loopback', function () {
       await new Promise((r) => setTimeout(r, 100));
       const connectionsAfter = plain.logTail(500).filter((l) => l.includes('Child connection')).length;
       expect(connectionsAfter - connectionsBefore).to.equal(1);
+    });
+
+    it('accepts any host key when none is pinned, and reports the one presented', async () => {
+      const ssh = await connect(plain, { hostKey: null });
+      expect(ssh.hostKeyFingerprint).to.equal(plain.hostKeyFingerprint);
+      await ssh.close();
+    });
+
+    it('uses a passphrase-protected key file, and names a wrong passphrase as auth-failed', async () => {
+      const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const blob = ssh2.utils.parseKey(privateKey.export({ type: 'pkcs1', format: 'pem' }));
+      if (blob instanceof Error || Array.isArray(blob)) throw new Error('cannot parse the test key');
+      const encrypted = privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'lab-secret' });
+      expect(encrypted).to.include('ENCRYPTED');
+      const server = await startDropbear({
+        sftp: false,
+        hostKeyFile: plain.hostKeyFile,
+        authorizedKeys: [`ssh-rsa ${blob.getPublicSSH().toString('base64')} encrypted`],
+      });
+      try {
+        const ssh = await connect(server, { privateKey: encrypted, passphrase: 'lab-secret' });
+        expect((await ssh.run('echo unlocked')).stdout).to.equal('unlocked\n');
+        await ssh.close();
+        const error = await thrown(() => connect(server, { privateKey: encrypted, passphrase: 'wrong' }));
+        expect((error as BoardError).kind).to.equal('auth-failed');
+        expect(error.message).to.include('private key').and.include(`root@127.0.0.1:${server.port}`);
+      } finally {
+        await server.stop();
+      }
     });
 
     it('rejects a malformed pinned fingerprint before connecting', async () => {

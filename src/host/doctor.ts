@@ -104,14 +104,35 @@ function commandNeeds(board: BoardConfig): CommandNeed[] {
   return needs;
 }
 
-function packageNeeds(board: BoardConfig): string[] {
-  const pkgs = [...board.hostPackages];
+/**
+ * Debian packages the harness's own tests use besides the board's (npm test):
+ * Chromium and xmllint check the reports, socat + busybox give the serial
+ * transport a real shell on a real pty, dropbear and sftp-server a real SSH
+ * server on loopback, linux-headers-amd64 the native build of the drivers,
+ * dash a second shell for the sysfs reader, iputils ping fixtures.
+ */
+export const TEST_PACKAGES = [
+  'chromium',
+  'libxml2-utils',
+  'socat',
+  'busybox',
+  'dropbear-bin',
+  'openssh-sftp-server',
+  'linux-headers-amd64',
+  'dash',
+  'iputils-ping',
+  'patch',
+  'git',
+] as const;
+
+function packageNeeds(board: BoardConfig, tests: boolean): string[] {
+  const pkgs = [...board.hostPackages, ...(tests ? TEST_PACKAGES : [])];
   if (board.kind === 'emulated') pkgs.push(board.emulated.kernel.package);
   return [...new Set(pkgs)];
 }
 
 /** Lists every host prerequisite of `board` that is missing (empty when the host is ready). */
-export async function checkHost(board: BoardConfig, probe: HostProbe = systemProbe): Promise<MissingItem[]> {
+export async function checkHost(board: BoardConfig, probe: HostProbe = systemProbe, options: { tests?: boolean } = {}): Promise<MissingItem[]> {
   const missing: MissingItem[] = [];
 
   for (const need of commandNeeds(board)) {
@@ -125,7 +146,7 @@ export async function checkHost(board: BoardConfig, probe: HostProbe = systemPro
     }
   }
 
-  const pkgs = packageNeeds(board);
+  const pkgs = packageNeeds(board, options.tests ?? false);
   const states = await Promise.all(pkgs.map((p) => probe.run('dpkg-query', ['-W', '-f=${Status}', p])));
   pkgs.forEach((p, i) => {
     const r = states[i]!;
@@ -215,6 +236,8 @@ export interface DoctorOptions {
   board: BoardConfig | string;
   boardsDir?: string;
   install?: boolean;
+  /** Also the packages the harness's own tests use (TEST_PACKAGES). */
+  tests?: boolean;
   out?: { write(s: string): unknown };
   probe?: HostProbe;
 }
@@ -224,7 +247,8 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   const { install = false, out = process.stdout, probe = systemProbe } = options;
   const board =
     typeof options.board === 'string' ? loadBoard(options.board, { boardsDir: options.boardsDir ?? 'boards' }) : options.board;
-  let missing = await checkHost(board, probe);
+  const tests = options.tests ?? false;
+  let missing = await checkHost(board, probe, { tests });
   if (missing.length === 0) {
     out.write(`doctor: board ${board.name} (${board.kind}): every host prerequisite is present\n`);
     return ExitCode.ok;
@@ -250,7 +274,7 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
     out.write(`doctor: the install command failed with exit code ${code}\n`);
     return ExitCode.infrastructure;
   }
-  missing = await checkHost(board, probe);
+  missing = await checkHost(board, probe, { tests });
   if (missing.length === 0) {
     out.write(`doctor: board ${board.name}: every host prerequisite is present now\n`);
     return ExitCode.ok;

@@ -1,9 +1,13 @@
-// Abandoning an ssh2 channel safely. Measured against dropbear 2022.83: when the
-// client closes a channel whose process is still running and then opens another,
-// dropbear later sends the old process's exit status on the reused channel slot
-// and dies on `Failed assertion (common-channel.c:705): !channel->sent_close`,
-// taking the whole connection with it. So an abandoned command is killed first,
-// the server is left to close the channel itself, and new channels wait for it.
+// Abandoning an ssh2 channel safely. dropbear 2022.83 (the emulated board's
+// sshd) has a known race (mkj/dropbear#321, fixed upstream by PR #326): a channel
+// opened while dropbear handles a child's exit gets closed at once, and dropbear
+// then dies on `Failed assertion (common-channel.c:705): !channel->sent_close`,
+// taking the whole connection along. Measured here: closing an SFTP channel and
+// opening the next one at once broke the connection within the first 4 tries in
+// every run; closing a timed-out command's channel without killing it broke it
+// about once in 50 timeouts. So an
+// abandoned command is killed first, the server closes the channel itself, and
+// new channels wait for that (ssh.ts: settle/quiesce).
 
 import type { ClientChannel, SFTPWrapper } from 'ssh2';
 

@@ -142,7 +142,7 @@ function attempt(
           retryable: false,
           kind: 'host-key-mismatch',
           detail:
-            `host key of ${options.host}:${options.port} is ${presented}, but ${options.hostKey} is pinned; ` +
+            `${options.host}:${options.port} presented host key ${presented}, expected ${options.hostKey} (pinned); ` +
             `refusing to connect (if the board was reinstalled on purpose, update its hostKey)`,
           cause: error,
         };

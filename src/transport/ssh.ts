@@ -222,7 +222,8 @@ export class SshTransport implements BoardTransport {
 
   /** Waits until channels we abandoned are closed (see ssh-channel.ts for why). */
   private async quiesce(): Promise<void> {
-    while (this.settling.size > 0) await Promise.all([...this.settling]);
+    // On a dead link there is nothing to protect; the caller gets board-lost at once.
+    while (this.settling.size > 0 && this.connected) await Promise.all([...this.settling]);
   }
 
   /** Registers a channel shutdown that new channels must wait for. */
