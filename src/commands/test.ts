@@ -25,6 +25,8 @@ interface Tally {
   passed: number;
   failed: number;
   skipped: number;
+  /** A stage run that could not do its job (board unreachable, tool missing). */
+  infrastructure?: boolean;
 }
 
 /** Lists test/**\/*.test.ts. */
@@ -64,7 +66,7 @@ async function stageRun(board: string, boardsDir: string, transport: 'ssh' | 'se
   });
   const outDir = join(REPORTS_ROOT, outcome.results.runId);
   await writeReports(outcome.results, { outDir, consoleTranscript: outcome.consoleTranscript, reportsRoot: REPORTS_ROOT });
-  const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
+  const tally: Tally = { passed: 0, failed: 0, skipped: 0, infrastructure: outcome.results.verdict === 'error' };
   for (const stage of outcome.results.stages) {
     process.stdout.write(`stage ${stage.stage} over ${transport}: ${stage.verdict}${stage.reason ? ` — ${stage.reason}` : ''}\n`);
     for (const c of stage.checks) {
@@ -87,6 +89,7 @@ export async function testCommand(options: TestOptions): Promise<number> {
     total.passed += t.passed;
     total.failed += t.failed;
     total.skipped += t.skipped;
+    total.infrastructure ||= t.infrastructure;
   };
   if (!options.board) add(await harnessTests(options.grep));
   if (!options.unit) {
@@ -97,5 +100,7 @@ export async function testCommand(options: TestOptions): Promise<number> {
   }
   // The plain closing line CI systems read.
   process.stdout.write(`\n${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`);
+  // CI tells a broken driver (1) from a broken setup (2).
+  if (total.infrastructure) return 2;
   return total.failed === 0 ? 0 : 1;
 }

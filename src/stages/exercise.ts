@@ -2,6 +2,7 @@
 // checks (suites/) judge the observations. A kernel fault or a hang ends the
 // steps early: the fault is classified, the board recovered, and the
 // observations so far are kept so the checks can say what was reached.
+import { existsSync } from 'node:fs';
 import type { Board } from '../board/board.ts';
 import type { CommandResult } from '../board/session.ts';
 import { BoardError } from '../errors.ts';
@@ -92,9 +93,12 @@ function splitBracketed(result: CommandResult): { before: SysfsReading; output: 
 export async function exerciseStage(board: Board, plan: StagePlan, inputs: StageInputs, stageTimeoutMs: number): Promise<StageObservations> {
   const started = Date.now();
   const obs: StageObservations = { plan, dmesg: [], kernelEvents: [], steps: [], startedAt: new Date(started).toISOString(), durationMs: 0 };
-  const watcher = new KernelEventWatcher();
+  // Replaced once the board's uptime is known (after reset), so a dmesg printed
+  // over the watched console cannot report an earlier stage's faults again.
+  let watcher = new KernelEventWatcher();
+  let fatalSeen = false;
   const console = board.currentConsole();
-  const unsubscribe = console?.onData((chunk) => watcher.feed(chunk.data.toString('utf8'))) ?? (() => {});
+  const unsubscribe = console?.onData((chunk) => watcher.feed(chunk.data)) ?? (() => {});
   const deadline = started + stageTimeoutMs;
   const step = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
     const t = Date.now();
@@ -120,9 +124,22 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
           // IPv6 would put router solicitations and MLD reports on vnet0.
           'if [ -w /proc/sys/net/ipv6/conf/default/disable_ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi',
           `if [ -e /sys/class/net/${IFACE} ]; then echo "${IFACE} exists before insmod"; exit 11; fi`,
+          'echo "@uptime $(cut -d" " -f1 /proc/uptime)"',
         ].join('; '),
       ),
     );
+    const uptime = /@uptime (\d+(?:\.\d+)?)/.exec(obs.reset.stdout);
+    watcher = new KernelEventWatcher({
+      ...(uptime ? { ignoreBeforeMs: Math.floor(Number(uptime[1]) * 1000) } : {}),
+      // A fatal report means the board is gone: an emulated one is powered off
+      // at once so the in-flight command fails now, not at a keepalive timeout.
+      onStart: (start) => {
+        if (start.fatal && !fatalSeen) {
+          fatalSeen = true;
+          if (board.emulated) setTimeout(() => board.killEmulator(), 1500).unref();
+        }
+      },
+    });
     if (obs.reset.exitCode !== 0) {
       obs.fault = { class: 'error', step: 'reset', message: `board not in a known state: ${obs.reset.stdout}${obs.reset.stderr}` };
       return obs;
@@ -130,10 +147,7 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
     current = 'upload';
     await step('upload', async () => {
       await board.upload(inputs.modulePath, remoteKo);
-      if (inputs.probePath && plan.probeCount > 0) {
-        await board.upload(inputs.probePath, `${BOARD_DIR}/vnet_probe`);
-        await run(`chmod 755 ${BOARD_DIR}/vnet_probe`);
-      }
+      if (inputs.probePath && plan.probeCount > 0) await uploadProbe(board, run, inputs.probePath);
     });
     dmesgBefore = (await run('dmesg')).stdout;
     current = 'insmod';
@@ -197,6 +211,18 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
   const fromDmesg = classifyKernelText(obs.dmesg.join('\n'));
   obs.kernelEvents = mergeEvents(seen, fromDmesg);
   return obs;
+}
+
+/** Puts the probe on the board, gzipped when the board has gunzip (half the bytes on a slow serial line). */
+async function uploadProbe(board: Board, run: (c: string) => Promise<CommandResult>, probePath: string): Promise<void> {
+  const target = `${BOARD_DIR}/vnet_probe`;
+  if (existsSync(`${probePath}.gz`) && (await run('command -v gunzip')).exitCode === 0) {
+    await board.upload(`${probePath}.gz`, `${target}.gz`);
+    const r = await run(`gunzip -c ${target}.gz > ${target} && rm -f ${target}.gz && chmod 755 ${target}`);
+    if (r.exitCode === 0) return;
+  }
+  await board.upload(probePath, target);
+  await run(`chmod 755 ${target}`);
 }
 
 /** Runs a ping bracketed by interface readings, and parses it. */

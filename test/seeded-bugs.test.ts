@@ -1,0 +1,108 @@
+// The suites can fail, and fail for the right reason: each seeded bug of
+// test/fixtures/bugs/ (a patch to the project's drivers, as a driver change
+// would be) is run on the emulated board, and must give exactly the expected
+// stage verdicts and failing checks — nothing more, nothing less.
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { PROJECT_ROOT } from '../src/cli.ts';
+import type { RunResults, StageVerdict } from '../src/results/model.ts';
+
+const BIN = join(PROJECT_ROOT, 'bin', 'vnet-harness.js');
+const DRIVERS = join(PROJECT_ROOT, 'kernel-modules', 'virt_net');
+const BUGS = join(PROJECT_ROOT, 'test', 'fixtures', 'bugs');
+
+interface Expectation {
+  patch: string;
+  stages: string;
+  /** Per stage: its verdict and the ids of the checks that must fail (all others pass, or are skipped after a crash). */
+  expect: Record<number, { verdict: StageVerdict; failing: string[] }>;
+  exitCode: number;
+}
+
+const PASS = { verdict: 'pass' as const, failing: [] };
+
+const CASES: Expectation[] = [
+  {
+    // The tutorial's own stage 1: the board panics on the first frame; the run recovers and goes on.
+    patch: 'stage1-null-xmit.patch',
+    stages: '1,2,3,4',
+    expect: { 1: { verdict: 'crash', failing: ['no-kernel-fault'] }, 2: PASS, 3: PASS, 4: PASS },
+    exitCode: 1,
+  },
+  { patch: 'stage2-cnt-from-zero.patch', stages: '2', expect: { 2: { verdict: 'fail', failing: ['send-lines'] } }, exitCode: 1 },
+  { patch: 'stage3-wrong-mac.patch', stages: '3', expect: { 3: { verdict: 'fail', failing: ['mac-address'] } }, exitCode: 1 },
+  { patch: 'stage3-no-tx-bytes.patch', stages: '3', expect: { 3: { verdict: 'fail', failing: ['tx-counters'] } }, exitCode: 1 },
+  {
+    // Without IFF_NOARP the stack ARPs for 3.3.3.4; stage 4 drops what is not an echo request: nothing is answered.
+    patch: 'stage4-no-noarp.patch',
+    stages: '4',
+    expect: { 4: { verdict: 'fail', failing: ['noarp-flag', 'remote-ping-answered', 'wire-counters', 'probe-replies', 'probe-counters'] } },
+    exitCode: 1,
+  },
+  {
+    // The stack verifies the reply's ICMP checksum (CHECKSUM_NONE) and drops it: no reply reaches ping or the probe.
+    patch: 'stage4-stale-icmp-csum.patch',
+    stages: '4',
+    expect: { 4: { verdict: 'fail', failing: ['remote-ping-answered', 'probe-replies'] } },
+    exitCode: 1,
+  },
+  {
+    // The IP layer drops a bad header checksum before ICMP sees it.
+    patch: 'stage4-bad-ip-csum.patch',
+    stages: '4',
+    expect: { 4: { verdict: 'fail', failing: ['remote-ping-answered', 'probe-replies'] } },
+    exitCode: 1,
+  },
+  {
+    // A reply carrying another sequence number: busybox ping does not mind, the probe does.
+    patch: 'stage4-swapped-sequence.patch',
+    stages: '4',
+    expect: { 4: { verdict: 'fail', failing: ['probe-replies'] } },
+    exitCode: 1,
+  },
+];
+
+/** A copy of the project's drivers with one patch applied. */
+function patchedTree(patch: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vnet-bug-'));
+  const tree = join(dir, 'virt_net');
+  cpSync(DRIVERS, tree, { recursive: true });
+  return tree;
+}
+
+describe('seeded bugs are caught by the right checks (emulated board)', function () {
+  this.timeout(45 * 60_000);
+  const cleanup: string[] = [];
+  after(() => {
+    for (const d of cleanup) rmSync(d, { recursive: true, force: true });
+  });
+
+  for (const c of CASES) {
+    it(`${c.patch}: ${Object.entries(c.expect).map(([s, e]) => `stage ${s} ${e.verdict}${e.failing.length ? ` (${e.failing.join(', ')})` : ''}`).join('; ')}`, async () => {
+      const tree = patchedTree(c.patch);
+      cleanup.push(join(tree, '..'));
+      await execa('patch', ['-p1', '-s', '-i', join(BUGS, c.patch)], { cwd: tree });
+      const out = join(tree, '..', 'run');
+      const r = await execa('node', [BIN, 'run', '--modules', tree, '--stages', c.stages, '--out', out], { reject: false });
+      const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResults;
+      const got = Object.fromEntries(
+        results.stages.map((s) => [s.stage, { verdict: s.verdict, failing: s.checks.filter((k) => k.verdict === 'fail' || k.verdict === 'error').map((k) => k.id) }]),
+      );
+      expect(got, `${r.stdout}\n${r.stderr}`).to.deep.equal(c.expect);
+      for (const s of results.stages) {
+        const others = s.checks.filter((k) => !c.expect[s.stage]?.failing.includes(k.id));
+        const allowed = s.verdict === 'crash' ? ['pass', 'skipped'] : ['pass'];
+        for (const k of others) expect(allowed, `stage ${s.stage} check ${k.id}: ${k.message ?? ''}`).to.include(k.verdict);
+      }
+      expect(r.exitCode).to.equal(c.exitCode);
+      if (c.patch === 'stage1-null-xmit.patch') {
+        const stage1 = results.stages.find((s) => s.stage === 1);
+        expect(stage1?.kernelEvents.map((e) => e.class)).to.include('panic');
+        expect(stage1?.recovered).to.equal(true);
+      }
+    });
+  }
+});
