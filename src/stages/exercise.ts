@@ -136,7 +136,13 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
       onStart: (start) => {
         if (start.fatal && !fatalSeen) {
           fatalSeen = true;
-          if (board.emulated) setTimeout(() => board.killEmulator(), 1500).unref();
+          // Only the QEMU that panicked: by the time the timer fires the board may be rebooted already.
+          const crashed = board.emulatorPid();
+          if (crashed !== undefined) {
+            setTimeout(() => {
+              if (board.emulatorPid() === crashed) board.killEmulator();
+            }, 1500).unref();
+          }
         }
       },
     });
