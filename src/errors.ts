@@ -72,13 +72,18 @@ export class BoardError extends HarnessError {
     consoleTail: readonly string[],
   ): string {
     const head = `board ${board}: ${kind}: ${detail}`;
-    const cmd = command === undefined ? '' : `\n  command: ${command}`;
+    const cmd = command === undefined ? '' : `\n  command: ${shorten(command)}`;
     const tail =
       consoleTail.length === 0
         ? '\n  console: (no console output captured)'
         : `\n  last console lines:\n${consoleTail.map((l) => `    | ${l}`).join('\n')}`;
     return head + cmd + tail;
   }
+}
+
+/** A command as quoted in messages: long scripts are cut, saying how much was left out. */
+function shorten(command: string, max = 400): string {
+  return command.length <= max ? command : `${command.slice(0, max)}… (${command.length - max} more characters)`;
 }
 
 /** Maps anything thrown to the exit code the CLI returns. */

@@ -1,32 +1,113 @@
-// `vnet-harness run`: the stage suites on a board, reports in the run's directory.
-import { join, resolve } from 'node:path';
+// `vnet-harness run`: the stage suites on a board, reports in the run's
+// directory. With --rev the driver tree is tested as it was at a git
+// revision (from a temporary worktree); with --baseline a second revision
+// is run first and the two runs are compared.
+import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { RunCliOptions } from '../cli.ts';
-import { loadBoard } from '../config/board.ts';
+import { checkoutRevision, resolveRevision, type RevisionTree } from '../build/revision.ts';
+import { compareRuns } from '../compare/compare.ts';
+import { renderComparisonHtml } from '../compare/render-html.ts';
+import { renderComparisonJson } from '../compare/render-json.ts';
+import { renderComparisonMarkdown } from '../compare/render-markdown.ts';
+import { loadBoard, type BoardConfig } from '../config/board.ts';
+import { ExitCode } from '../errors.ts';
 import { writeReports } from '../reporters/index.ts';
+import { writeFileAtomic } from '../reporters/files.ts';
+import type { RunResults } from '../results/model.ts';
 import { parseStageList } from '../stages/plan.ts';
-import { executeRun, PROJECT_ROOT, runExitCode } from '../stages/run.ts';
-import { streamProgress } from '../util/progress.ts';
+import { executeRun, modulesBuildDir, PROJECT_ROOT, runExitCode, type RunOutcome } from '../stages/run.ts';
+import { cacheRoot } from '../util/cache.ts';
+import { streamProgress, type Progress } from '../util/progress.ts';
 
 export const REPORTS_ROOT = join(PROJECT_ROOT, 'reports');
 
-/** Runs the suites and writes the reports; returns 0/1/2 (pass / check failed / infrastructure). */
+interface OneRun {
+  config: BoardConfig;
+  stages: number[];
+  /** The driver tree as the user named it (absolute). */
+  modulesDir: string;
+  rev?: string;
+  transport?: 'ssh' | 'serial';
+  /** The run's folder; default reports/<run-id> (then latest and index.html are updated). */
+  outDir?: string;
+  progress: Progress;
+}
+
+interface RunDone {
+  results: RunResults;
+  outDir: string;
+  exitCode: number;
+}
+
+/** Runs the suites (and the baseline and comparison when asked); returns 0/1/2 (pass / check failed or regression / infrastructure). */
 export async function runCommand(options: RunCliOptions): Promise<number> {
   const config = loadBoard(options.board, { boardsDir: options.boardsDir });
   const stages = parseStageList(options.stages);
   const progress = streamProgress();
-  const outcome = await executeRun({
-    config,
-    modulesDir: resolve(options.modules),
-    stages,
-    progress,
-    ...(options.transport ? { transport: options.transport } : {}),
-  });
+  const modulesDir = resolve(options.modules);
+  const common = { config, stages, modulesDir, progress, ...(options.transport ? { transport: options.transport } : {}) };
+  const outDir = options.out ? resolve(options.out) : undefined;
+  if (options.baseline === undefined) {
+    return (await runOnce({ ...common, ...(options.rev !== undefined ? { rev: options.rev } : {}), ...(outDir ? { outDir } : {}) })).exitCode;
+  }
+
+  // A bad revision must fail before a board boots, not after the first run.
+  const base = await resolveRevision(modulesDir, options.baseline);
+  if (options.rev !== undefined) await resolveRevision(modulesDir, options.rev);
+  progress.phase(`baseline: ${options.baseline} (${base.commit.slice(0, 12)}) of ${base.repo}`);
+  // With --out the baseline goes inside the change's folder, so one folder holds both runs and the comparison.
+  const a = await runOnce({ ...common, rev: options.baseline, ...(outDir ? { outDir: join(outDir, 'baseline') } : {}) });
+  progress.phase(`change: ${options.rev !== undefined ? `revision ${options.rev}` : `working tree ${modulesDir}`}`);
+  const b = await runOnce({ ...common, ...(options.rev !== undefined ? { rev: options.rev } : {}), ...(outDir ? { outDir } : {}) });
+
+  const comparison = compareRuns(a.results, b.results);
+  const markdown = renderComparisonMarkdown(comparison);
+  await writeFileAtomic(join(b.outDir, 'compare.md'), markdown);
+  await writeFileAtomic(join(b.outDir, 'compare.html'), renderComparisonHtml(comparison));
+  await writeFileAtomic(join(b.outDir, 'compare.json'), renderComparisonJson(comparison));
+  process.stdout.write(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
+  process.stdout.write(`comparison written to ${join(b.outDir, 'compare.md')} (.html, .json)\n`);
+  // A run the harness could not finish says nothing about the driver: no
+  // regression verdict (1) may hide that from CI.
+  if (a.exitCode === ExitCode.infrastructure || b.exitCode === ExitCode.infrastructure) {
+    process.stderr.write(`error: ${a.exitCode === ExitCode.infrastructure ? `baseline run ${a.results.runId}` : `run ${b.results.runId}`} ended in an infrastructure error: the comparison cannot judge the change\n`);
+    return ExitCode.infrastructure;
+  }
+  return comparison.regression ? ExitCode.checkFailed : b.exitCode;
+}
+
+/** One run: checks the revision out when asked, runs the suites, writes the reports. */
+async function runOnce(o: OneRun): Promise<RunDone> {
+  const tree = o.rev !== undefined ? await checkoutRevision(o.modulesDir, o.rev) : undefined;
+  if (tree) o.progress.phase(`driver tree ${o.modulesDir} at ${revLabel(tree)}, checked out in ${tree.worktree}`);
+  let kernelTree: string | undefined;
+  let outcome: RunOutcome;
+  try {
+    outcome = await executeRun({
+      config: o.config,
+      modulesDir: tree?.modulesDir ?? o.modulesDir,
+      stages: o.stages,
+      progress: o.progress,
+      ...(o.transport ? { transport: o.transport } : {}),
+      onBoard: async (board) => {
+        kernelTree = board.kernelTree();
+      },
+    });
+  } finally {
+    if (tree) {
+      await removeBuildDirs(tree.modulesDir, o.config, kernelTree);
+      await tree.remove();
+    }
+  }
   const { results } = outcome;
-  const outDir = options.out ? resolve(options.out) : join(REPORTS_ROOT, results.runId);
+  if (tree) relabel(results, tree);
+  const outDir = o.outDir ?? join(REPORTS_ROOT, results.runId);
   const written = await writeReports(results, {
     outDir,
     consoleTranscript: outcome.consoleTranscript,
-    ...(options.out ? {} : { reportsRoot: REPORTS_ROOT }),
+    ...(o.outDir ? {} : { reportsRoot: REPORTS_ROOT }),
   });
   for (const e of written.errors) process.stderr.write(`report ${e.reporter} (${e.file}) failed: ${e.message}\n`);
   for (const s of results.stages) {
@@ -34,6 +115,45 @@ export async function runCommand(options: RunCliOptions): Promise<number> {
     process.stdout.write(`stage ${s.stage}: ${s.verdict.toUpperCase()} (${passed}/${s.checks.length} checks)${s.reason ? ` — ${s.reason}` : ''}\n`);
   }
   for (const e of results.errors) process.stderr.write(`error: ${e}\n`);
-  process.stdout.write(`run ${results.runId}: ${results.verdict.toUpperCase()}; reports in ${outDir}\n`);
-  return runExitCode(results);
+  const at = tree ? ` (driver at ${revLabel(tree)})` : '';
+  process.stdout.write(`run ${results.runId}${at}: ${results.verdict.toUpperCase()}; reports in ${outDir}\n`);
+  return { results, outDir, exitCode: runExitCode(results) };
+}
+
+// `main~1 (3f2a9c01d2e4)`, or just the short id when the revision was a commit id.
+function revLabel(tree: RevisionTree): string {
+  const short = tree.commit.slice(0, 12);
+  return tree.commit.startsWith(tree.rev) ? short : `${tree.rev} (${short})`;
+}
+
+// The results name the tree the user named, at the revision tested, not the
+// temporary worktree that no longer exists.
+function relabel(results: RunResults, tree: RevisionTree): void {
+  results.driver = { ...results.driver, path: tree.originalDir, gitRevision: tree.commit, gitDirty: false };
+  const prefix = tree.modulesDir + sep;
+  const atRev = `${tree.originalDir} (at ${tree.rev})`;
+  for (const stage of results.stages) {
+    if (stage.reason) stage.reason = stage.reason.replaceAll(tree.modulesDir, atRev);
+    for (const d of [...(stage.build?.diagnostics ?? []), ...(stage.build?.warnings ?? [])]) {
+      if (d.file.startsWith(prefix)) d.file = join(tree.originalDir, d.file.slice(prefix.length));
+    }
+  }
+  results.errors = results.errors.map((e) => e.replaceAll(tree.modulesDir, atRev));
+}
+
+// The build directory is keyed by the driver tree's path, and a worktree's
+// path is never used again: its build directory would only fill the cache.
+// The kernel tree is known when the board came up; otherwise every cached
+// kernel of the emulated board is a candidate (the key is ours either way).
+async function removeBuildDirs(worktreeModules: string, config: BoardConfig, kernelTree: string | undefined): Promise<void> {
+  const candidates = new Set<string>();
+  if (kernelTree) candidates.add(kernelTree);
+  if (config.kind === 'real') candidates.add(config.kernelTree);
+  const root = cacheRoot();
+  const entries = await readdir(root).catch(() => [] as string[]);
+  for (const e of entries) if (e.startsWith('kernel-')) candidates.add(join(root, e, 'build'));
+  for (const k of candidates) {
+    const dir = modulesBuildDir(worktreeModules, k);
+    if (dirname(dir) === join(root, 'modules') && existsSync(dir)) await rm(dir, { recursive: true, force: true });
+  }
 }

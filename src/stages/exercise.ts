@@ -67,25 +67,56 @@ export interface StageInputs {
   probePath?: string;
 }
 
-const READING_SPLIT = '@@vnet-harness-split@@';
+const SPLIT = '@@vnet-harness-split@@';
+const READ = sysfsReadCommand(IFACE);
+const MISSING: SysfsReading = { iface: IFACE, present: false };
 
-/** A shell snippet: reading, command (its exit status echoed), reading. */
-function bracketed(command: string): string {
-  const read = sysfsReadCommand(IFACE);
-  return `${read}; echo ${READING_SPLIT}; ${command}; echo "${READING_SPLIT} $?"; ${read}`;
+/** The outputs of a compound command, part by part. */
+interface Sections {
+  result: CommandResult;
+  /** Output of part i, or undefined when the command ended before it. */
+  output(i: number): string | undefined;
+  /** Part i as a command result of its own (stderr goes to part 0: the parts after it are readers). */
+  part(i: number): CommandResult;
+  /** Part i parsed as an interface reading. */
+  reading(i: number): SysfsReading | undefined;
+  /** A ping at part i with its readings at parts before and after. */
+  ping(i: number, before: number, after: number): PingObservation;
 }
 
-/** Splits bracketed() output into its reading, command output and exit code, reading. */
-function splitBracketed(result: CommandResult): { before: SysfsReading; output: string; exitCode: number | null; after: SysfsReading } {
-  const parts = result.stdout.split(READING_SPLIT);
-  if (parts.length !== 3) throw new BoardError('protocol', 'board', `unexpected output of a bracketed command:\n${result.stdout}`, result.command);
-  const [before = '', output = '', rest = ''] = parts;
-  const status = /^ (\d+)/.exec(rest);
+/**
+ * Runs several shell parts as ONE board command (one round trip instead of
+ * one per part: the board's shell is slow to start on an emulated ARM) and
+ * splits the output at a marker line that carries each part's exit status.
+ */
+async function sections(run: (c: string) => Promise<CommandResult>, parts: readonly string[]): Promise<Sections> {
+  const result = await run(parts.map((p) => `${p}\necho "${SPLIT} $?"`).join('\n'));
+  const outputs: string[] = [];
+  const statuses: number[] = [];
+  let rest = result.stdout;
+  const marker = new RegExp(`^${SPLIT} (\\d+)\\r?$`, 'm');
+  for (let m = marker.exec(rest); m; m = marker.exec(rest)) {
+    outputs.push(rest.slice(0, m.index));
+    statuses.push(Number(m[1]));
+    rest = rest.slice(m.index + m[0].length).replace(/^\r?\n/, '');
+  }
+  const part = (i: number): CommandResult => ({
+    command: parts[i] ?? '',
+    stdout: outputs[i] ?? '',
+    stderr: i === 0 ? result.stderr : '',
+    exitCode: statuses[i] ?? result.exitCode,
+    durationMs: result.durationMs,
+  });
+  const reading = (i: number): SysfsReading | undefined => (outputs[i] === undefined ? undefined : parseSysfsReading(outputs[i] ?? ''));
   return {
-    before: parseSysfsReading(before),
-    output,
-    exitCode: status ? Number(status[1]) : null,
-    after: parseSysfsReading(rest.replace(/^ \d+\s*\n?/, '')),
+    result,
+    output: (i) => outputs[i],
+    part,
+    reading,
+    ping: (i, before, after) => {
+      const command = part(i);
+      return { command, parsed: parsePing(command.stdout), before: reading(before) ?? MISSING, after: reading(after) ?? MISSING };
+    },
   };
 }
 
@@ -116,19 +147,22 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
   let current = 'reset';
   try {
     current = 'reset';
-    obs.reset = await step('reset', () =>
-      run(
-        [
+    const reset = await step('reset', () =>
+      sections(run, [
+        `( ${[
           `mkdir -p ${BOARD_DIR}`,
           `for m in ${MODULE_NAMES.join(' ')}; do if grep -q "^$m " /proc/modules; then rmmod $m || exit 10; fi; done`,
           // IPv6 would put router solicitations and MLD reports on vnet0.
           'if [ -w /proc/sys/net/ipv6/conf/default/disable_ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi',
           `if [ -e /sys/class/net/${IFACE} ]; then echo "${IFACE} exists before insmod"; exit 11; fi`,
-          'echo "@uptime $(cut -d" " -f1 /proc/uptime)"',
-        ].join('; '),
-      ),
+        ].join('; ')} )`,
+        'cut -d" " -f1 /proc/uptime',
+        'dmesg',
+      ]),
     );
-    const uptime = /@uptime (\d+(?:\.\d+)?)/.exec(obs.reset.stdout);
+    obs.reset = reset.part(0);
+    dmesgBefore = reset.output(2) ?? '';
+    const uptime = /^(\d+(?:\.\d+)?)/.exec(reset.output(1) ?? '');
     watcher = new KernelEventWatcher({
       ...(uptime ? { ignoreBeforeMs: Math.floor(Number(uptime[1]) * 1000) } : {}),
       // A fatal report means the board is gone: an emulated one is powered off
@@ -155,39 +189,42 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
       await board.upload(inputs.modulePath, remoteKo);
       if (inputs.probePath && plan.probeCount > 0) await uploadProbe(board, run, inputs.probePath);
     });
-    dmesgBefore = (await run('dmesg')).stdout;
     current = 'insmod';
-    obs.insmod = await step('insmod', () => run(`insmod ${remoteKo}`));
-    if (obs.insmod.exitCode !== 0) return obs;
-    obs.loaded = await step('read-sysfs', async () => parseSysfsReading((await run(sysfsReadCommand(IFACE))).stdout));
-    if (!obs.loaded.present) return obs;
+    const insmod = await step('insmod', () => sections(run, [`insmod ${remoteKo}`, READ]));
+    obs.insmod = insmod.part(0);
+    obs.loaded = insmod.reading(1);
+    if (obs.insmod.exitCode !== 0 || !obs.loaded?.present) return obs;
     current = 'ifconfig';
-    obs.ifconfig = await step('ifconfig', () => run(`ifconfig ${IFACE} ${LOCAL_ADDRESS}`));
-    if (obs.ifconfig.exitCode !== 0) return obs;
-    current = `ping ${LOCAL_ADDRESS}`;
-    obs.localPing = await step('ping-local', () => pingObserved(run, `ping -c 3 -i 0.2 -W 1 ${LOCAL_ADDRESS}`));
-    current = `ping ${REMOTE_ADDRESS}`;
-    const dmesgMid = (await run('dmesg')).stdout;
-    obs.remotePing = await step('ping-remote', () =>
-      pingObserved(
-        run,
-        plan.remoteAnswered ? `ping -c ${plan.remoteCount} -i 0.2 -W 2 ${REMOTE_ADDRESS}` : `ping -c ${plan.remoteCount} -W 1 ${REMOTE_ADDRESS}`,
-      ),
+    const local = await step('ping-local', () =>
+      sections(run, [`ifconfig ${IFACE} ${LOCAL_ADDRESS}`, READ, `ping -c 3 -i 0.2 -W 1 ${LOCAL_ADDRESS}`, READ]),
     );
-    obs.remoteDmesg = dmesgDelta(dmesgMid, (await run('dmesg')).stdout).lines.map((l) => l.text);
+    obs.ifconfig = local.part(0);
+    if (obs.ifconfig.exitCode !== 0) return obs;
+    obs.localPing = local.ping(2, 1, 3);
+    current = `ping ${REMOTE_ADDRESS}`;
+    const pingRemote = plan.remoteAnswered
+      ? `ping -c ${plan.remoteCount} -i 0.2 -W 2 ${REMOTE_ADDRESS}`
+      : `ping -c ${plan.remoteCount} -W 1 ${REMOTE_ADDRESS}`;
+    // The neighbour flush stops ARP retransmissions that would otherwise go on
+    // after ping exits, between the counter reading and the kernel log read.
+    const remote = await step('ping-remote', () =>
+      sections(run, ['dmesg', READ, pingRemote, `ip neigh flush dev ${IFACE} >/dev/null 2>&1; true`, READ, 'dmesg']),
+    );
+    obs.remotePing = remote.ping(2, 1, 4);
+    obs.remoteDmesg = dmesgDelta(remote.output(0) ?? '', remote.output(5) ?? '').lines.map((l) => l.text);
     if (plan.probeCount > 0 && inputs.probePath) {
       current = 'probe';
-      obs.probe = await step('probe', async () => {
-        const r = await run(bracketed(`${BOARD_DIR}/vnet_probe -c ${plan.probeCount} -i 100 -t 1000 ${REMOTE_ADDRESS}`));
-        const parts = splitBracketed(r);
-        return { command: { ...r, stdout: parts.output, exitCode: parts.exitCode }, parsed: parseProbeOutput(parts.output), before: parts.before, after: parts.after };
-      });
+      const probe = await step('probe', () =>
+        sections(run, [READ, `${BOARD_DIR}/vnet_probe -c ${plan.probeCount} -i 100 -t 1000 ${REMOTE_ADDRESS}`, READ]),
+      );
+      const command = probe.part(1);
+      obs.probe = { command, parsed: parseProbeOutput(command.stdout), before: probe.reading(0) ?? MISSING, after: probe.reading(2) ?? MISSING };
     }
     current = 'rmmod';
-    obs.rmmod = await step('rmmod', () => run(`rmmod ${moduleName}`));
-    obs.unloaded = parseSysfsReading((await run(sysfsReadCommand(IFACE))).stdout);
-    const after = (await run('dmesg')).stdout;
-    obs.dmesg = dmesgDelta(dmesgBefore, after).lines.map((l) => l.raw);
+    const rmmod = await step('rmmod', () => sections(run, [`rmmod ${moduleName}`, READ, 'dmesg']));
+    obs.rmmod = rmmod.part(0);
+    obs.unloaded = rmmod.reading(1);
+    obs.dmesg = dmesgDelta(dmesgBefore, rmmod.output(2) ?? '').lines.map((l) => l.raw);
   } catch (error) {
     if (!(error instanceof BoardError)) throw error;
     // Give the console a moment to deliver the rest of a panic report.
@@ -222,25 +259,13 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
 /** Puts the probe on the board, gzipped when the board has gunzip (half the bytes on a slow serial line). */
 async function uploadProbe(board: Board, run: (c: string) => Promise<CommandResult>, probePath: string): Promise<void> {
   const target = `${BOARD_DIR}/vnet_probe`;
-  if (existsSync(`${probePath}.gz`) && (await run('command -v gunzip')).exitCode === 0) {
+  if (existsSync(`${probePath}.gz`)) {
     await board.upload(`${probePath}.gz`, `${target}.gz`);
     const r = await run(`gunzip -c ${target}.gz > ${target} && rm -f ${target}.gz && chmod 755 ${target}`);
     if (r.exitCode === 0) return;
   }
   await board.upload(probePath, target);
   await run(`chmod 755 ${target}`);
-}
-
-/** Runs a ping bracketed by interface readings, and parses it. */
-async function pingObserved(run: (c: string) => Promise<CommandResult>, command: string): Promise<PingObservation> {
-  const r = await run(bracketed(command));
-  const parts = splitBracketed(r);
-  return {
-    command: { ...r, command, stdout: parts.output, exitCode: parts.exitCode },
-    parsed: parsePing(parts.output),
-    before: parts.before,
-    after: parts.after,
-  };
 }
 
 /** Waits briefly for a dying board's console to go quiet or close. */
