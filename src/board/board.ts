@@ -2,7 +2,7 @@
 // console capture (from power-on to shutdown, across power cycles), the
 // transport that runs commands (SSH or serial), power control and recovery.
 // Emulated and real boards differ only in how power and images are handled.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { BoardConfig, EmulatedBoardConfig, RealBoardConfig, TransportKind } from '../config/board.ts';
 import { BoardError, ConfigError, HarnessError } from '../errors.ts';
@@ -12,6 +12,16 @@ import { SerialTransport } from '../transport/serial.ts';
 import { SshTransport, generateClientKey, type ClientKey } from '../transport/ssh.ts';
 import type { Progress } from '../util/progress.ts';
 import type { BoardTransport, CommandResult, RunOptions } from './session.ts';
+
+/**
+ * Slowest upload rate allowed for (bytes per ms): ~4 KiB/s. Measured: the
+ * emulated board's serial console moves 1 MiB in ~96 s (~11 KiB/s); a loaded
+ * host must not turn that into a timeout.
+ */
+const UPLOAD_BYTES_PER_MS_FLOOR = 4;
+
+/** Time a power command (PDU/relay script) gets before it counts as failed. */
+const POWER_COMMAND_TIMEOUT_MS = 60_000;
 
 export interface OpenBoardOptions {
   transport?: TransportKind;
@@ -24,7 +34,21 @@ export interface OpenBoardOptions {
 export interface RecoveryReport {
   reason: string;
   method: 'qemu-restart' | 'power-cycle';
+  /** Power-on to a usable shell. */
   bootMs: number;
+  /** The whole recovery: teardown, power, boot, reconnect. */
+  durationMs: number;
+}
+
+/** How to reach a board's sshd on one's own (a second connection, a tool, a test). */
+export interface SshEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  /** Private key contents (the emulated board's per-run key, which exists nowhere on disk). */
+  privateKey: string;
+  /** Pinned `SHA256:` host key fingerprint. */
+  hostKey: string;
 }
 
 export class Board {
@@ -64,7 +88,7 @@ export class Board {
         board.images = await prepareImages(config, options.progress);
         board.clientKey = await generateClientKey({ comment: `vnet-harness-run-${process.pid}` });
       }
-      await board.powerOnAndConnect();
+      await board.powerOnAndConnect({ powerOn: true });
       return board;
     } catch (error) {
       await board.close();
@@ -118,21 +142,31 @@ export class Board {
     return result;
   }
 
-  upload(localPath: string, remotePath: string): Promise<void> {
-    return this.shell().upload(localPath, remotePath, { timeoutMs: this.config.timeouts.command * 1000 });
+  /** Copies a file to the board (sha256 verified there); the timeout grows with the size (a serial line is slow). */
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    const { size } = await stat(localPath);
+    const timeoutMs = this.config.timeouts.command * 1000 + Math.ceil(size / UPLOAD_BYTES_PER_MS_FLOOR);
+    await this.shell().upload(localPath, remotePath, { timeoutMs });
   }
 
   readFile(remotePath: string): Promise<string> {
     return this.shell().readFile(remotePath, { timeoutMs: this.config.timeouts.command * 1000 });
   }
 
-  /** Power-cycles the board and reconnects; the caller decides whether to go on. */
+  /**
+   * Power-cycles the board and reconnects; the caller decides whether to go on.
+   * Throws a BoardError naming the power command when that command fails.
+   */
   async recover(reason: string): Promise<RecoveryReport> {
+    const started = Date.now();
+    // A power cut, not a shutdown: the board is presumed hung or gone, and a
+    // graceful QMP quit to a stopped QEMU would only wait out its timeouts.
+    this.killEmulator();
     await this.disconnect();
     const method = this.config.kind === 'emulated' ? 'qemu-restart' : 'power-cycle';
     if (this.config.kind === 'real') await this.power('cycle');
-    await this.powerOnAndConnect();
-    const report: RecoveryReport = { reason, method, bootMs: this.bootMs };
+    await this.powerOnAndConnect({ powerOn: false });
+    const report: RecoveryReport = { reason, method, bootMs: this.bootMs, durationMs: Date.now() - started };
     this.recoveries.push(report);
     return report;
   }
@@ -147,13 +181,35 @@ export class Board {
     return this.machine?.qemu.pid;
   }
 
-  private async powerOnAndConnect(): Promise<void> {
+  /**
+   * The emulated board's sshd as this boot exposes it (forwarded loopback
+   * port, per-run client key, pinned host key), whatever transport the session
+   * uses. Real boards have theirs in the YAML, so they have none here.
+   */
+  sshEndpoint(): SshEndpoint {
+    if (this.config.kind !== 'emulated') {
+      throw new HarnessError(`board ${this.name} is a real board: its SSH settings are in ${this.config.file}`);
+    }
+    if (!this.machine || !this.clientKey || !this.images) {
+      throw new BoardError('board-lost', this.name, 'the emulated board is not running', undefined, this.consoleTail());
+    }
+    return {
+      host: '127.0.0.1',
+      port: this.machine.qemu.sshPort,
+      user: this.config.ssh.user,
+      privateKey: this.clientKey.privateKey,
+      hostKey: this.images.rootfs.meta.hostKeyFingerprint,
+    };
+  }
+
+  /** Boots (emulated) or powers on (real, at open only: a cycle leaves the board on) and connects. */
+  private async powerOnAndConnect({ powerOn }: { powerOn: boolean }): Promise<void> {
     const started = Date.now();
     if (this.config.kind === 'emulated') {
       await this.bootEmulated(this.config);
     } else {
       await this.openRealConsole(this.config);
-      if (this.recoveries.length === 0 && this.config.power?.on) await this.power('on');
+      if (powerOn && this.config.power?.on) await this.power('on');
     }
     this.transport = await this.connectTransport();
     this.bootMs = Date.now() - started;
@@ -244,9 +300,18 @@ export class Board {
     if (!command) {
       throw new BoardError('board-lost', this.name, `no power ${action} command in ${this.config.file}: cannot recover the board`, undefined, this.consoleTail());
     }
-    const r = await execa('sh', ['-c', command], { cwd: this.config.dir, reject: false, timeout: 60_000, all: true });
-    if (r.exitCode !== 0) {
-      throw new BoardError('board-lost', this.name, `power ${action} command failed (exit ${r.exitCode}): ${r.all ?? ''}`, command, this.consoleTail());
+    const r = await execa('sh', ['-c', command], { cwd: this.config.dir, reject: false, timeout: POWER_COMMAND_TIMEOUT_MS, all: true });
+    if (r.exitCode !== 0 || r.timedOut) {
+      const how = r.timedOut ? `did not finish within ${POWER_COMMAND_TIMEOUT_MS / 1000} s` : r.exitCode === undefined ? `was killed by ${r.signal ?? 'a signal'}` : `exited with ${r.exitCode}`;
+      const output = (r.all ?? '').trim();
+      const key = action === 'cycle' && !commands.cycle ? 'power.off and power.on' : `power.${action}`;
+      throw new BoardError(
+        'board-lost',
+        this.name,
+        `power ${action} command \`${command}\` (${key} in ${this.config.file}) ${how}${output ? `: ${output}` : ' (no output)'}`,
+        command,
+        this.consoleTail(),
+      );
     }
   }
 

@@ -137,7 +137,8 @@ export class QemuInstance {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await Promise.race([this.qmp.execute('quit').catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+    // A QEMU that is already gone (killed, crashed) answers no QMP: don't wait for it.
+    await Promise.race([this.qmp.execute('quit').catch(() => undefined), this.exited, new Promise((r) => setTimeout(r, 2000))]);
     const gone = await Promise.race([this.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))]);
     if (!gone) this.kill();
     await this.exited;
