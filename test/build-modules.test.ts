@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { buildModules, kernelTreeRelease } from '../src/build/modules.ts';
 import { HarnessError, PrerequisiteError } from '../src/errors.ts';
 import type { BuildResult } from '../src/results/model.ts';
-import { emulatedKernelTree } from './helpers/kernel.ts';
+import { emulatedKernelTree, nativeKernelTree } from './helpers/kernel.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const DRIVERS = join(ROOT, 'kernel-modules/virt_net');
@@ -34,18 +34,6 @@ before(async function () {
   armDir = await emulatedKernelTree();
 });
 
-/** Debian's amd64 headers tree, or a failure saying how to install it. */
-function nativeKernelDir(): string {
-  const fromEnv = process.env.VNET_NATIVE_KERNEL_DIR;
-  if (fromEnv) return fromEnv;
-  const found = existsSync('/usr/src')
-    ? readdirSync('/usr/src').filter((d) => /^linux-headers-.*-amd64$/.test(d)).sort()
-    : [];
-  if (found.length === 0) {
-    throw new Error('no /usr/src/linux-headers-*-amd64: run `apt-get install -y linux-headers-amd64` (or set VNET_NATIVE_KERNEL_DIR)');
-  }
-  return join('/usr/src', found.at(-1)!);
-}
 
 const temps: string[] = [];
 function tempDir(tag: string): string {
@@ -229,7 +217,7 @@ describe('buildModules (native, linux-headers-amd64)', function () {
   this.timeout(BUILD_TIMEOUT);
 
   it('builds the same sources warning-free for the host', async () => {
-    const kernelDir = nativeKernelDir();
+    const kernelDir = nativeKernelTree();
     const rs = await buildModules({
       board: 'native',
       kernelDir,

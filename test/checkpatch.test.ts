@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { emulatedKernelTree } from './helpers/kernel.ts';
+import { emulatedKernelTree, nativeKernelTree } from './helpers/kernel.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const DRIVERS = join(ROOT, 'kernel-modules/virt_net');
@@ -148,18 +148,6 @@ describe('checkpatch --strict (kernel coding style)', function () {
   });
 });
 
-/** Debian's amd64 headers tree, or a failure saying how to install it. */
-function nativeTree(): string {
-  const fromEnv = process.env.VNET_NATIVE_KERNEL_DIR;
-  if (fromEnv) return fromEnv;
-  const found = existsSync('/usr/src')
-    ? readdirSync('/usr/src').filter((d) => /^linux-headers-.*-amd64$/.test(d)).sort()
-    : [];
-  if (found.length === 0) {
-    throw new Error('no /usr/src/linux-headers-*-amd64: run `apt-get install -y linux-headers-amd64` (or set VNET_NATIVE_KERNEL_DIR)');
-  }
-  return join('/usr/src', found.at(-1)!);
-}
 
 /** Runs make for an external-module target in dir against a kernel tree. */
 function kbuild(tree: string, dir: string, cross: boolean, ...extra: string[]) {
@@ -201,7 +189,7 @@ describe('VIRT_NET_KV_CODE (the checkpatch-clean version gate)', function () {
 
   const trees = [
     { name: 'emulated board (ARM)', tree: () => armTree!, cross: true },
-    { name: 'linux-headers-amd64 (native)', tree: nativeTree, cross: false },
+    { name: 'linux-headers-amd64 (native)', tree: nativeKernelTree, cross: false },
   ];
   for (const t of trees) {
     it(`equals LINUX_VERSION_CODE on the ${t.name} tree`, async () => {
@@ -213,13 +201,13 @@ describe('VIRT_NET_KV_CODE (the checkpatch-clean version gate)', function () {
 
   it('clamps a SUBLEVEL above 255 at 255, as the kernel does since 4.9.256', async () => {
     // Only our Kbuild reads SUBLEVEL here; the tree's version.h stays as generated.
-    const { kv, lvc } = await versionCodes(nativeTree(), false, 'SUBLEVEL=300');
+    const { kv, lvc } = await versionCodes(nativeKernelTree(), false, 'SUBLEVEL=300');
     expect(kv).to.equal((lvc & ~0xff) + 255);
   });
 
   it('stops the Kbuild with a clear error when the kernel gives no SUBLEVEL', async () => {
     const dir = tempCopy();
-    const r = await kbuild(nativeTree(), dir, false, 'virt_net1.o', 'SUBLEVEL=');
+    const r = await kbuild(nativeKernelTree(), dir, false, 'virt_net1.o', 'SUBLEVEL=');
     expect(r.exitCode).to.not.equal(0);
     expect(r.all).to.include("virt_net: the kernel's VERSION, PATCHLEVEL and SUBLEVEL are not all set");
   });
@@ -227,7 +215,7 @@ describe('VIRT_NET_KV_CODE (the checkpatch-clean version gate)', function () {
   it('fails the build with a clear #error when a Kbuild does not pass it', async () => {
     const dir = tempCopy();
     writeFileSync(join(dir, 'Kbuild'), 'obj-m += virt_net1.o\n');
-    const r = await kbuild(nativeTree(), dir, false, 'virt_net1.o');
+    const r = await kbuild(nativeKernelTree(), dir, false, 'virt_net1.o');
     expect(r.exitCode).to.not.equal(0);
     expect(r.all).to.match(/virt_net_compat\.h:\d+:\d+: error: #error "VIRT_NET_KV_CODE undefined: build with virt_net's Kbuild, which sets it"/);
   });

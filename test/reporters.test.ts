@@ -2,6 +2,7 @@
 // stay valid and safe whatever the board printed (hostile fixture).
 
 import { expect } from 'chai';
+import { loadInChromium as loadPage } from './helpers/chromium.ts';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
@@ -220,51 +221,10 @@ describe('reporters: report.html (static checks)', () => {
   });
 });
 
-// Debian's /usr/bin/chromium wrapper exports Google API keys and loads
-// extensions; the binary itself does not. Every host name resolves to nothing
-// and any connection goes to a closed loopback port: no packet leaves.
-const CHROMIUM = existsSync('/usr/lib/chromium/chromium') ? '/usr/lib/chromium/chromium' : 'chromium';
-function chromiumArgs(profile: string, extra: string[]): string[] {
-  return [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-extensions',
-    '--disable-default-apps',
-    '--no-pings',
-    '--host-resolver-rules=MAP * ~NOTFOUND',
-    '--proxy-server=http://127.0.0.1:9',
-    `--user-data-dir=${profile}`,
-    ...extra,
-  ];
-}
-
-// URLs the page itself asked for (the browser's own background requests carry
-// the initiator "not an origin" and are not the page's doing).
-async function pageRequests(netlog: string): Promise<string[]> {
-  const log = JSON.parse(await readFile(netlog, 'utf8')) as {
-    constants: { logEventTypes: Record<string, number> };
-    events: { type: number; params?: { url?: string; initiator?: string } }[];
-  };
-  const start = log.constants.logEventTypes.URL_REQUEST_START_JOB;
-  return log.events
-    .filter((e) => e.type === start && e.params?.url && !e.params.url.startsWith('file:') && e.params.initiator !== 'not an origin')
-    .map((e) => e.params?.url as string);
-}
-
 async function loadInChromium(file: string): Promise<{ dom: string; requests: string[] }> {
-  const profile = await mkdtemp(path.join(tmp, 'chromium-'));
-  const netlog = path.join(profile, 'netlog.json');
-  const r = await execa(CHROMIUM, chromiumArgs(profile, [`--log-net-log=${netlog}`, '--dump-dom', `file://${file}`]), {
-    reject: false,
-    timeout: 60_000,
-  });
+  const r = await loadPage(file, tmp);
   expect(r.exitCode, r.stderr).to.equal(0);
-  return { dom: r.stdout, requests: await pageRequests(netlog) };
+  return { dom: r.dom, requests: r.requests };
 }
 
 describe('reporters: report.html in headless Chromium', function () {

@@ -4,6 +4,7 @@
 // through the harness's own reader, report.html in headless Chromium with the
 // network watched, and `compare` of the run against itself.
 import { expect } from 'chai';
+import { CHROMIUM, chromiumArgs, pageRequests } from './helpers/chromium.ts';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -21,41 +22,6 @@ const FILES = ['results.json', 'junit.xml', 'report.html', 'summary.md', 'consol
 async function cli(...args: string[]) {
   const r = await execa('node', [CLI, ...args], { cwd: ROOT, reject: false, all: true, timeout: 40 * 60_000 });
   return { code: r.exitCode, stdout: r.stdout, all: r.all ?? '' };
-}
-
-// As in test/reporters.test.ts: the Chromium binary itself (Debian's wrapper
-// adds API keys and extensions), every host name unresolvable and any
-// connection sent to a closed loopback port, so no packet leaves the host.
-const CHROMIUM = existsSync('/usr/lib/chromium/chromium') ? '/usr/lib/chromium/chromium' : 'chromium';
-function chromiumArgs(profile: string, extra: string[]): string[] {
-  return [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-    '--disable-extensions',
-    '--disable-default-apps',
-    '--no-pings',
-    '--host-resolver-rules=MAP * ~NOTFOUND',
-    '--proxy-server=http://127.0.0.1:9',
-    `--user-data-dir=${profile}`,
-    ...extra,
-  ];
-}
-
-// URLs the page itself requested (the browser's own background requests have the initiator "not an origin").
-async function pageRequests(netlog: string): Promise<string[]> {
-  const log = JSON.parse(await readFile(netlog, 'utf8')) as {
-    constants: { logEventTypes: Record<string, number> };
-    events: { type: number; params?: { url?: string; initiator?: string } }[];
-  };
-  const start = log.constants.logEventTypes.URL_REQUEST_START_JOB;
-  return log.events
-    .filter((e) => e.type === start && e.params?.url && !e.params.url.startsWith('file:') && e.params.initiator !== 'not an origin')
-    .map((e) => e.params?.url as string);
 }
 
 describe('run: the five reports of a real run (emulated board, stages 1 and 4)', function () {

@@ -53,7 +53,7 @@ export function rttPlot(rttsMs: readonly number[]): string {
   });
   const med = median(values) as number;
   const p95 = percentile(values, 95) as number;
-  for (const [cls, label, v] of [['median', 'median', med], ['p95', 'p95', p95]] as const) {
+  for (const [cls, v] of [['median', med], ['p95', p95]] as const) {
     parts.push(`<line class="${cls}" x1="${L}" x2="${L + pw}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}"/>`);
   }
   // Labels sit right of the plot, nudged apart when the two lines nearly meet.
