@@ -72,7 +72,8 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     for (const s of outcome.results.stages) {
       if (s.build?.module) await board.upload(s.build.module, `${BOARD_DIR}/${MODULE_NAMES[s.stage - 1]}.ko`);
     }
-    await board.upload(probePath, `${BOARD_DIR}/vnet_probe`);
+    // As the stages did: gzipped, for the recorded gunzip command to unpack.
+    await board.upload(`${probePath}.gz`, `${BOARD_DIR}/vnet_probe.gz`);
     // As a file: dropbear refuses exec requests longer than a few KiB.
     const scriptPath = join(outDir, 'bare.sh');
     await writeFile(scriptPath, `${commands.map((c) => `( ${c} ) >/dev/null 2>&1`).join('\n')}\n`);

@@ -65,6 +65,8 @@ export interface StageObservations {
 export interface StageInputs {
   modulePath: string;
   probePath?: string;
+  /** Progress: one line per step with its duration. */
+  log?: (line: string) => void;
 }
 
 const SPLIT = '@@vnet-harness-split@@';
@@ -137,6 +139,7 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
       return await body();
     } finally {
       obs.steps.push({ name, durationMs: Date.now() - t });
+      inputs.log?.(`stage ${plan.stage}: ${name} ${Date.now() - t} ms`);
     }
   };
   const run = (command: string, timeoutMs = 30_000): Promise<CommandResult> =>

@@ -50,7 +50,12 @@ export function defineStageSuite(stage: number, checks: readonly CheckSpec[]): S
           }
           ctx.log(`stage ${stage}: exercising on ${ctx.board.name}`);
           try {
-            obs = await exerciseStage(ctx.board, plan, { modulePath: build.module, ...(ctx.probePath ? { probePath: ctx.probePath } : {}) }, ctx.stageTimeoutMs);
+            obs = await exerciseStage(
+              ctx.board,
+              plan,
+              { modulePath: build.module, ...(ctx.probePath ? { probePath: ctx.probePath } : {}), log: ctx.log },
+              ctx.stageTimeoutMs,
+            );
           } catch (error) {
             harnessError = error instanceof Error ? error.message : String(error);
           }
