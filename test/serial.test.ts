@@ -146,6 +146,9 @@ describe('SerialTransport on the mock binding (scripted board)', function () {
     const killed = await t.run("sh -c 'kill -9 $$'");
     expect(killed.exitCode).to.equal(null);
     expect(killed.signal).to.equal('KILL');
+    // Each command has its own shell, as over SSH: `$$` is that shell, not the console's.
+    expect(await t.run('kill -9 $$')).to.include({ exitCode: null, signal: 'KILL' });
+    expect(board!.shell.respawns).to.equal(0);
     expect(await t.run('echo "it\'s"; exit 3')).to.include({ stdout: "it's\n", exitCode: 3 });
     expect(await t.run('echo one # a comment')).to.include({ stdout: 'one\n', exitCode: 0 });
   });
@@ -219,6 +222,55 @@ describe('SerialTransport on the mock binding (scripted board)', function () {
     expect(await rejection(t.run('echo again'))).to.include({ kind: 'board-lost' });
     expect(Date.now() - third).to.be.below(50);
     expect(third - started).to.be.below(6000);
+  });
+
+  it('fails at once when the shell exits under a command (login: instead of the end marker), then logs in again', async () => {
+    const t = await connect({ login: { user: 'root', password: 's3cret' } }, { user: 'root', password: 's3cret' });
+    await t.run('echo before');
+    // Kernel lines cut through every login prompt and follow it.
+    board!.shell.outputFilter = (text) =>
+      text.replace('vnet-board login: ', 'vnet-board lo[   13.100000] random: crng init done\r\ngin: [   13.200000] virt_net: vnet0: link down\r\n');
+    const started = Date.now();
+    const error = await rejection(t.run('kill -9 $LOGIN_SHELL_PID', { timeoutMs: 30_000 }));
+    const tookMs = Date.now() - started;
+    expect(tookMs).to.be.below(2000);
+    expect(error).to.be.instanceOf(BoardError);
+    expect(error).to.include({ kind: 'protocol', board: 'mock-imx25', command: 'kill -9 $LOGIN_SHELL_PID' });
+    expect(error.message).to.contain('the shell on the console exited (login prompt seen) before its end marker came, so its exit status is unknown');
+    expect(error.message).to.contain('the next command logs in again as "root"');
+    expect((error as BoardError).consoleTail.join('\n')).to.contain('gin: [   13.200000] virt_net: vnet0: link down');
+    expect(board!.shell.respawns).to.equal(1);
+    expect(t.needsRelogin).to.contain('login prompt seen');
+    expect(t.broken).to.equal(undefined);
+
+    const logins = board!.shell.lines.filter((l) => l === 's3cret').length;
+    expect(await t.run('echo after; exit 6')).to.include({ stdout: 'after\n', exitCode: 6 });
+    expect(board!.shell.lines.filter((l) => l === 's3cret').length).to.equal(logins + 1);
+    expect(t.needsRelogin).to.equal(undefined);
+    expect(await t.run('echo again')).to.include({ stdout: 'again\n', exitCode: 0 });
+  });
+
+  it('says a command sent to a console whose shell had exited did not run; sends an idempotent one again after logging in', async () => {
+    const t = await connect({ login: { user: 'root', password: 'pw' } }, { user: 'root', password: 'pw' });
+    board!.shell.exitShell();
+    const error = await rejection(t.run('echo once >> ran.txt'));
+    expect(error).to.include({ kind: 'protocol', command: 'echo once >> ran.txt' });
+    expect(error.message).to.contain("the shell on the console exited (login's Password: prompt seen) before the command line reached it: the command did not run");
+    expect(() => readFileSync(join(dir, 'ran.txt'))).to.throw(/ENOENT/);
+    expect(await t.run('echo relogged')).to.include({ stdout: 'relogged\n', exitCode: 0 });
+
+    board!.shell.exitShell();
+    expect(await t.run('echo twice >> ran2.txt; cat ran2.txt', { idempotent: true })).to.include({ stdout: 'twice\n', exitCode: 0 });
+    expect(board!.shell.respawns).to.equal(2);
+    rmSync(join(dir, 'ran2.txt'));
+  });
+
+  it('does not take a command that prints "login:" and goes quiet for an exited shell', async () => {
+    const t = await connect({}, { user: 'root' });
+    const r = await t.run("printf 'vnet-board login: '; sleep 1.5; echo done", { timeoutMs: 10_000 });
+    expect(r).to.include({ stdout: 'vnet-board login: done\n', exitCode: 0 });
+    expect(t.needsRelogin).to.equal(undefined);
+    expect(await t.run('echo next')).to.include({ stdout: 'next\n', exitCode: 0 });
   });
 
   it('retries an idempotent command whose line lost characters on the way in', async () => {
@@ -326,7 +378,8 @@ describe('SerialTransport on the mock binding (scripted board)', function () {
     expect(await t.readFile(join(dir, 'text.txt'))).to.equal('vnet0: flags=4163\n');
     const missing = await rejection(t.readFile(join(dir, 'nope.txt')));
     expect(missing).to.be.instanceOf(HarnessError);
-    expect(missing.message).to.match(/board mock-imx25: cannot read .*nope\.txt: .*(nonexistent|No such file)/);
+    // The board's busybox sh reports the redirection: "sh: can't open …: no such file".
+    expect(missing.message).to.match(/board mock-imx25: cannot read .*nope\.txt: .*(nonexistent|no such file)/i);
   });
 
   it('throws for a failing command when asked to check', async () => {
@@ -379,6 +432,37 @@ describe('SerialTransport on a real busybox shell behind a real pty', function (
     await t.run('cd /; exit 9');
     expect((await t.run('pwd')).stdout).to.equal(`${board!.dir}\n`);
     expect(readFileSync(join(board!.dir, 'dmesg.log'), 'utf8')).to.equal('-n 1\n');
+  });
+
+  it('fails at once when a command kills the console\'s login shell, and logs in again through getty', async () => {
+    const t = await connect({ login: { user: 'root', password: 'pw' }, getty: { banner: '[   21.000000] getty: respawned' } });
+    // `$$` is the command's own shell: killing it is a signal, not a lost shell.
+    expect(await t.run('kill -9 $$')).to.include({ exitCode: null, signal: 'KILL' });
+    expect(await t.run('echo still')).to.include({ stdout: 'still\n', exitCode: 0 });
+    // `$PPID` is the console's login shell.
+    const started = Date.now();
+    const error = await rejection(t.run('kill -9 $PPID', { timeoutMs: 30_000 }));
+    const failedMs = Date.now() - started;
+    expect(failedMs).to.be.below(1500);
+    expect(error).to.include({ kind: 'protocol', board: 'pty-board', command: 'kill -9 $PPID' });
+    expect(error.message).to.contain('the shell on the console exited (login prompt seen)');
+    expect(error.message).to.contain('[   21.000000] getty: respawned');
+    const reloginStart = Date.now();
+    expect(await t.run('echo back; exit 4')).to.include({ stdout: 'back\n', exitCode: 4 });
+    const reloginMs = Date.now() - reloginStart;
+    expect((await t.run('pwd')).stdout).to.equal(`${board!.dir}\n`);
+    expect(t.needsRelogin).to.equal(undefined);
+    expect(console!.transcript().split('Welcome to the fake board').length - 1).to.equal(2);
+    process.stdout.write(`      shell exit seen after ${failedMs} ms; next command (with the new login) took ${reloginMs} ms\n`);
+  });
+
+  it('logs in again after a timed-out command whose Ctrl-C recovery finds getty', async () => {
+    const t = await connect({ login: { user: 'root', password: 'pw' }, getty: {} });
+    const error = await rejection(t.run("trap '' INT; sleep 1; kill -9 $PPID", { timeoutMs: 300 }));
+    expect(error).to.include({ kind: 'command-timeout' });
+    expect(await t.run('echo recovered')).to.include({ stdout: 'recovered\n', exitCode: 0 });
+    expect(t.broken).to.equal(undefined);
+    expect(console!.transcript().split('Welcome to the fake board').length - 1).to.equal(2);
   });
 
   it('recovers from a timeout with a real Ctrl-C', async () => {

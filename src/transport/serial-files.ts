@@ -86,7 +86,7 @@ export async function uploadOverShell(
     const batch = lines.slice(first, first + batchLines);
     const part = shellQuote(`${dir}/p/${String(batches).padStart(6, '0')}`);
     // One physical line per base64 line, the redirection on a line of its own
-    // (backslash-newline joins them for eval); `>` makes the batch idempotent,
+    // (backslash-newline joins them for `sh -c`); `>` makes the batch idempotent,
     // so it can be sent again.
     const cmd = `printf '%s\\n' \\\n${batch.join(' \\\n')} \\\n> ${part} && md5sum ${part}`;
     const want = md5(`${batch.join('\n')}\n`);

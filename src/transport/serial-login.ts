@@ -21,24 +21,56 @@ export interface SerialLoginOptions {
 type Seen = 'shell' | 'login' | 'password' | 'incorrect';
 type Sent = 'wake' | 'probe' | 'user' | 'password' | 'empty';
 
+/** A login or password question found in console text. */
+export interface LoginQuestion {
+  question: 'login' | 'password';
+  /** Where the question starts and ends in the text. */
+  start: number;
+  end: number;
+}
+
 /**
  * The board's latest question in a window of text: whichever of `login:` and
  * `Password:` came last (a motd's "Last login:" is no question). Kernel lines
  * may follow a prompt, so "last" means last asked, not last printed.
  */
-function lastQuestion(text: string): 'login' | 'password' | undefined {
+function lastQuestionAt(text: string, from = 0): LoginQuestion | undefined {
   const lower = text.toLowerCase();
-  const lastAt = (word: string): number => {
-    let at = -1;
-    for (let m = findTolerant(lower, word); m; m = findTolerant(lower, word, m.start + 1)) {
-      if (!/last\s*$/.test(lower.slice(Math.max(0, m.start - 6), m.start))) at = m.start;
+  let last: LoginQuestion | undefined;
+  for (const [word, question] of [['login:', 'login'], ['password:', 'password']] as const) {
+    for (let m = findTolerant(lower, word, from); m; m = findTolerant(lower, word, m.start + 1)) {
+      if (/last\s*$/.test(lower.slice(Math.max(0, m.start - 6), m.start))) continue;
+      if (!last || m.start > last.start) last = { question, start: m.start, end: m.end };
     }
-    return at;
-  };
-  const login = lastAt('login:');
-  const password = lastAt('password:');
-  if (login < 0 && password < 0) return undefined;
-  return password > login ? 'password' : 'login';
+  }
+  return last;
+}
+
+function lastQuestion(text: string): 'login' | 'password' | undefined {
+  return lastQuestionAt(text)?.question;
+}
+
+// A timestamped kernel line (printk time on, as on the emulated board).
+const KERNEL_LINE = /^\[\s*\d+\.\d+\]/;
+// A question is looked for only this close to the end: what may follow it is
+// a few kernel lines, bounded like any interruption (TOLERANCE in markers.ts).
+const QUESTION_WINDOW = 8192;
+
+/**
+ * The login or password question the text ends with, if nothing but blanks
+ * and kernel lines follows it: what a console shows when getty (or login)
+ * is what reads it, not a shell.
+ */
+export function questionAtEnd(text: string, from = 0): LoginQuestion | undefined {
+  const found = lastQuestionAt(text, Math.max(from, text.length - QUESTION_WINDOW));
+  if (!found) return undefined;
+  const after = text.slice(found.end).split('\n');
+  return after.every((line) => {
+    const l = line.trim();
+    return l === '' || KERNEL_LINE.test(l);
+  })
+    ? found
+    : undefined;
 }
 
 /** Brings the console to a shell prompt; resolves once a shell answered a probe. */

@@ -1,7 +1,9 @@
 // BoardTransport over a shell on the serial console, labgrid ShellDriver style:
 // after login the shell gets a unique prompt, no echo and a quiet kernel log;
 // every command is wrapped in random start/end markers so its output and exit
-// code come back exactly, one command at a time.
+// code come back exactly, one command at a time. If the shell itself dies (a
+// command kills it, getty takes the console back), the command fails at once
+// and the next one logs in again.
 
 import { performance } from 'node:perf_hooks';
 import type { BoardTransport, CommandResult, RunOptions } from '../board/session.ts';
@@ -11,7 +13,7 @@ import { countOccurrences, describeGarbage, findTolerant, printfSplit, randomTok
 import { ConsoleReader, ExpectClosed, ExpectTimeout } from './serial-expect.ts';
 import { exitFromShellStatus } from './serial-exit.ts';
 import { readFileOverShell, uploadOverShell, type UploadOptions, type UploadReport } from './serial-files.ts';
-import { loginOnConsole, type SerialLoginOptions } from './serial-login.ts';
+import { loginOnConsole, questionAtEnd, type LoginQuestion, type SerialLoginOptions } from './serial-login.ts';
 
 export type { SerialLoginOptions } from './serial-login.ts';
 export type { UploadOptions, UploadReport } from './serial-files.ts';
@@ -28,6 +30,13 @@ export interface SerialTransportOptions {
    * as a mangled marker rather than a command still running (default 1500 ms).
    */
   garbleGraceMs?: number;
+  /**
+   * Quiet time after which a console that ends in a login prompt counts as the
+   * shell having exited (default 500 ms; it is then confirmed with a CR).
+   */
+  loginGraceMs?: number;
+  /** Time to log in again after the shell exited (default 30 000 ms). */
+  reloginTimeoutMs?: number;
 }
 
 /** RunOptions plus what only a serial console needs to know. */
@@ -52,6 +61,19 @@ class Garbled extends Error {
   }
 }
 
+/**
+ * The shell under us is gone: getty or login reads the console now.
+ * `commandRan` is false when the command line never reached a shell.
+ */
+class ShellGone extends Error {
+  constructor(
+    readonly question: LoginQuestion,
+    readonly commandRan: boolean,
+  ) {
+    super(`the shell on the console exited (${question.question === 'login' ? 'login' : "login's Password:"} prompt seen)`);
+  }
+}
+
 /** A board driven through its serial console. */
 export class SerialTransport implements BoardTransport {
   readonly kind = 'serial' as const;
@@ -62,10 +84,15 @@ export class SerialTransport implements BoardTransport {
   private readonly defaultTimeoutMs: number;
   private readonly recoveryTimeoutMs: number;
   private readonly garbleGraceMs: number;
+  private readonly loginGraceMs: number;
+  private readonly reloginTimeoutMs: number;
   private queue: Promise<unknown> = Promise.resolve();
   private recovering: Promise<void> | undefined;
   private loggedIn = false;
   private brokenReason: string | undefined;
+  /** Set when the shell exited under us: the next command logs in again first. */
+  private shellGoneReason: string | undefined;
+  private lastLogin: SerialLoginOptions | undefined;
   private closedByCaller = false;
 
   constructor(
@@ -76,6 +103,8 @@ export class SerialTransport implements BoardTransport {
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 60_000;
     this.recoveryTimeoutMs = options.recoveryTimeoutMs ?? 5_000;
     this.garbleGraceMs = options.garbleGraceMs ?? 1_500;
+    this.loginGraceMs = options.loginGraceMs ?? 500;
+    this.reloginTimeoutMs = options.reloginTimeoutMs ?? 30_000;
     const token = randomToken();
     this.prompt = `vnet-${token}# `;
     this.continuationPrompt = `vnet-${token}> `;
@@ -86,6 +115,11 @@ export class SerialTransport implements BoardTransport {
     return this.brokenReason;
   }
 
+  /** Why the next command will log in again first (the shell exited), or undefined. */
+  get needsRelogin(): string | undefined {
+    return this.shellGoneReason;
+  }
+
   /** Last console lines, for error messages (also handed to the file helpers). */
   consoleTail(): string[] {
     return this.console.tail();
@@ -94,12 +128,35 @@ export class SerialTransport implements BoardTransport {
   /** Logs in (or finds a shell) and sets the shell up for marker-wrapped commands. */
   login(options: SerialLoginOptions): Promise<void> {
     return this.enqueue(async () => {
-      const deadline = Date.now() + options.timeoutMs;
-      await loginOnConsole(this.console, this.board, options);
-      await this.setUpShell(Math.max(1_000, deadline - Date.now()));
-      this.loggedIn = true;
-      this.brokenReason = undefined;
+      await this.loginNow(options);
+      this.lastLogin = options;
     });
+  }
+
+  private async loginNow(options: SerialLoginOptions): Promise<void> {
+    const deadline = Date.now() + options.timeoutMs;
+    await loginOnConsole(this.console, this.board, options);
+    await this.setUpShell(Math.max(1_000, deadline - Date.now()));
+    this.loggedIn = true;
+    this.brokenReason = undefined;
+    this.shellGoneReason = undefined;
+  }
+
+  /**
+   * Logs in again with the last login's user and password after the shell
+   * exited; a failure here leaves the transport broken (fails fast from then on).
+   */
+  private async relogin(command: string): Promise<void> {
+    const reason = this.shellGoneReason ?? 'the shell exited';
+    try {
+      await this.loginNow({ ...this.lastLogin!, timeoutMs: this.reloginTimeoutMs });
+    } catch (error) {
+      // The login error's own "board B: kind:" head is said once, by the new error.
+      const detail = ((error as Error).message.split('\n')[0] ?? '').replace(/^board .*?: [a-z-]+: /, '');
+      this.brokenReason = `logging in again after ${reason} failed: ${detail}`;
+      const kind = error instanceof BoardError ? error.kind : 'board-lost';
+      throw new BoardError(kind, this.board, this.brokenReason, command, this.console.tail(), { cause: error });
+    }
   }
 
   /** Runs one command; resolves with its exact output (stderr merged) and exit status. */
@@ -200,12 +257,23 @@ export class SerialTransport implements BoardTransport {
     let result: CommandResult | undefined;
     for (let attempt = 1; result === undefined; attempt++) {
       try {
+        if (this.shellGoneReason !== undefined) await this.relogin(command);
         result = await this.execOnce(command, timeoutMs);
       } catch (error) {
+        if (error instanceof ShellGone) {
+          this.shellGoneReason = error.message;
+          // A command line that never reached a shell is safe to send again.
+          if (!error.commandRan && attempt < attempts) continue;
+          throw this.shellGoneError(error, command);
+        }
         if (error instanceof Garbled) {
           const detail = `${error.message}; ${describeGarbage(error.raw)}`;
           // Whatever the shell is doing now, get back to a known prompt first.
           const synced = await this.resync();
+          if (synced instanceof ShellGone) {
+            this.shellGoneReason = synced.message;
+            throw this.shellGoneError(synced, command, error.message);
+          }
           if (attempt < attempts && synced) continue;
           if (!synced) this.brokenReason = `the shell did not answer after a garbled exchange (${error.message})`;
           throw new BoardError('protocol', this.board, `${detail}${attempts > 1 ? ' (also after one retry)' : ''}`, command, this.console.tail());
@@ -233,16 +301,34 @@ export class SerialTransport implements BoardTransport {
     return result;
   }
 
+  /**
+   * The error for a command whose shell exited. Kind 'protocol', not
+   * 'board-lost': the kernel and getty are alive (they just printed a prompt),
+   * and the stage suites read 'board-lost' as a crash. The exit status cannot
+   * be known (no end marker), so there is no CommandResult to give.
+   */
+  private shellGoneError(gone: ShellGone, command: string, before?: string): BoardError {
+    const what = gone.commandRan
+      ? 'before its end marker came, so its exit status is unknown'
+      : 'before the command line reached it: the command did not run';
+    const after = before === undefined ? '' : ` (found after: ${before})`;
+    const next = `the next command logs in again as "${this.lastLogin?.user ?? '?'}"`;
+    return new BoardError('protocol', this.board, `${gone.message} ${what}${after}; ${next}`, command, this.console.tail());
+  }
+
   /** One wrapped exchange: send, then read start marker, output, end marker, status, prompt. */
   private async execOnce(command: string, timeoutMs: number): Promise<CommandResult> {
     const token = randomToken();
     const start = `VNS:${token}:`;
     const end = `VNE:${token}:`;
-    // A subshell keeps `exit`, `cd` and `set -e` from touching the console's
-    // shell (as a fresh SSH exec would); stdin from /dev/null keeps a command
-    // from eating the next command's text.
+    // The command runs in its own `sh -c`, as SSH's exec runs it: `exit`, `cd`
+    // and `set -e` do not touch the console's shell, and `$$` is the command's
+    // own shell, so `kill -9 $$` ends the command (status 137 → KILL), not the
+    // login shell (a subshell would share the login shell's `$$`). `sh` is the
+    // board's (busybox on the i.MX25), found on its PATH. Stdin from /dev/null
+    // keeps a command from eating the next command's text.
     const wrapped =
-      `${printfSplit('VNS:', `${token}:`)}; (eval ${shellQuote(command)}) </dev/null; ` +
+      `${printfSplit('VNS:', `${token}:`)}; sh -c ${shellQuote(command)} </dev/null; ` +
       `${printfSplit('VNE:', `${token}:`, ' %d')} "$?"`;
     for (const physical of wrapped.split('\n')) {
       if (physical.length > MAX_PHYSICAL_LINE) {
@@ -290,13 +376,47 @@ export class SerialTransport implements BoardTransport {
       throw this.console.isClosed ? new ExpectClosed(this.console.closeInfo!) : error;
     });
     const deadline = Date.now() + timeoutMs;
+    // Quiet periods are measured in steps of the shorter grace time.
+    const step = Math.min(this.garbleGraceMs, this.loginGraceMs);
+    let quietLength = -1;
+    let quietSince = Date.now();
+    // Text length when a CR went out to ask a login prompt to show itself again.
+    let nudgedAt: number | undefined;
     for (;;) {
-      const result = await reader.wait(test, deadline - Date.now(), this.garbleGraceMs);
+      // getty answers a CR at once, so its answer needs only a short quiet time.
+      const idle = nudgedAt === undefined ? step : Math.min(step, 100);
+      const result = await reader.wait(test, deadline - Date.now(), idle);
       if (result !== undefined) return result;
+      const text = reader.text;
+      if (text.length !== quietLength) {
+        quietLength = text.length;
+        quietSince = Date.now() - idle;
+      }
+      const quietMs = Date.now() - quietSince;
+      // A login prompt as the console's last word: the shell under us exited
+      // and getty took the console back. Before the start marker that can only
+      // be getty or login (our line never ran); after it, the command itself may
+      // have printed "login:", so a CR must bring a fresh prompt first: getty
+      // answers an empty line at once, a shell keeps it for later (harmless).
+      const question = quietMs >= idle ? questionAtEnd(text, startMatch?.end ?? 0) : undefined;
+      if (question?.question === 'login' && nudgedAt !== undefined && question.start >= nudgedAt) throw new ShellGone(question, true);
+      if (question && quietMs >= this.loginGraceMs) {
+        if (!startMatch) throw new ShellGone(question, false);
+        if (question.question === 'login' && nudgedAt === undefined) {
+          nudgedAt = text.length;
+          await this.console.write('\r').catch((error: unknown) => {
+            throw this.console.isClosed ? new ExpectClosed(this.console.closeInfo!) : error;
+          });
+          continue;
+        }
+      }
+      if (quietMs < this.garbleGraceMs) {
+        if (Date.now() >= deadline) throw new ExpectTimeout(`no end marker within ${timeoutMs} ms`);
+        continue;
+      }
       // Quiet for a while. If the shell's last word is a prompt, the marker we
       // wait for is not coming: judged only when quiet, so a late stray prompt
       // or a command printing $PS1 is not mistaken for damage.
-      const text = reader.text;
       const endsWith = (literal: string, from: number): boolean => {
         let found: TolerantMatch | undefined;
         for (let m = findTolerant(text, literal, from); m; m = findTolerant(text, literal, m.start + 1)) found = m;
@@ -316,18 +436,33 @@ export class SerialTransport implements BoardTransport {
     }
   }
 
-  /** After a timeout: Ctrl-C, then prove the shell is back; else mark the transport broken. */
+  /**
+   * After a timeout: Ctrl-C, then prove the shell is back; if getty has the
+   * console, log in again before the next command; else mark the transport broken.
+   */
   private async recover(command: string): Promise<void> {
-    if (await this.resync()) return;
+    const synced = await this.resync();
+    if (synced instanceof ShellGone) {
+      this.shellGoneReason = synced.message;
+      return;
+    }
+    if (synced) return;
     this.brokenReason ??= `the shell did not come back after Ctrl-C following the timeout of: ${command}`;
   }
 
   /**
    * Gets back to a known prompt: Ctrl-C (drops a running command or a damaged
    * half-line that a probe could otherwise complete), then a probe; two tries;
-   * false if the shell is gone.
+   * false if the shell does not answer, ShellGone if getty or login does.
    */
-  private async resync(): Promise<boolean> {
+  private async resync(): Promise<boolean | ShellGone> {
+    // If the console already ends in a login prompt, a Ctrl-C and a probe would
+    // only reach getty (the probe as a user name); a CR asks it to show itself.
+    const recent = this.console.rawSince(Math.max(0, this.console.mark() - 8192)).toString('latin1');
+    if (questionAtEnd(recent)?.question === 'login') {
+      const gone = await this.confirmLoginPrompt();
+      if (gone) return gone;
+    }
     for (let attempt = 1; attempt <= 2; attempt++) {
       if (this.console.isClosed) {
         this.brokenReason ??= `console closed: ${this.console.closeInfo?.reason}`;
@@ -341,11 +476,17 @@ export class SerialTransport implements BoardTransport {
         // Let the shell handle SIGINT before the probe line arrives.
         await new Promise((resolve) => setTimeout(resolve, 50));
         await this.console.write(`${printfSplit('VNY:', `${token}:`)}\n`);
-        await reader.wait((text) => {
-          const m = findTolerant(text, marker);
-          return m && findTolerant(text, this.prompt, m.end) ? true : undefined;
-        }, this.recoveryTimeoutMs);
-        return true;
+        const until = Date.now() + this.recoveryTimeoutMs;
+        for (;;) {
+          const answered = await reader.wait((text) => {
+            const m = findTolerant(text, marker);
+            return m && findTolerant(text, this.prompt, m.end) ? true : undefined;
+          }, until - Date.now(), this.loginGraceMs);
+          if (answered) return true;
+          // Quiet, no answer, and a login question last: getty or login read our probe.
+          const question = questionAtEnd(reader.text);
+          if (question) return new ShellGone(question, true);
+        }
       } catch (error) {
         if (error instanceof ExpectClosed || this.console.isClosed) {
           this.brokenReason ??= `console closed: ${this.console.closeInfo?.reason}`;
@@ -355,5 +496,21 @@ export class SerialTransport implements BoardTransport {
       }
     }
     return false;
+  }
+
+  /** Sends a CR; ShellGone if a fresh login prompt answers it within the recovery time. */
+  private async confirmLoginPrompt(): Promise<ShellGone | undefined> {
+    const reader = new ConsoleReader(this.console, this.console.mark());
+    try {
+      await this.console.write('\r');
+      const question = await reader.wait((text) => {
+        const found = questionAtEnd(text);
+        return found?.question === 'login' ? found : undefined;
+      }, Math.min(this.recoveryTimeoutMs, 2_000));
+      return question && new ShellGone(question, true);
+    } catch (error) {
+      if (error instanceof ExpectTimeout || error instanceof ExpectClosed) return undefined;
+      throw error;
+    }
   }
 }
