@@ -137,21 +137,21 @@ for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportK
 
     it('reports a command killed by a signal as exit code null and the signal name', async () => {
       const b = open();
-      // `sh -c` so that $$ is the command's own shell on both transports: on the
-      // serial console the command runs in a subshell of the login shell, where
-      // $$ is the login shell itself.
+      // A nested shell killing itself, then (below) the command's own shell.
       const killed = await b.run("sh -c 'kill -9 $$'");
       expect(killed.exitCode, JSON.stringify(killed)).to.equal(null);
       expect(killed.signal).to.equal('KILL');
       const termed = await b.run("sh -c 'kill -TERM $$'");
       expect(termed.exitCode).to.equal(null);
       expect(termed.signal).to.equal('TERM');
-      if (transport === 'ssh') {
-        // Over SSH $$ is the channel's shell, and dropbear reports the signal itself.
-        const own = await b.run('kill -9 $$');
-        expect(own.exitCode).to.equal(null);
-        expect(own.signal).to.equal('KILL');
-      } else {
+      // $$ is the command's own shell on both transports (SSH: the channel's
+      // shell, dropbear reports the signal; serial: each command runs in sh -c),
+      // so this kills neither the session nor the console's login shell.
+      const own = await b.run('kill -9 $$');
+      expect(own.exitCode).to.equal(null);
+      expect(own.signal).to.equal('KILL');
+      expect((await b.run('echo still here')).stdout.trim()).to.equal('still here');
+      if (transport === 'serial') {
         // The documented price of a console: `$?` = 128+N is read as signal N.
         const mapped = await b.run('exit 137');
         expect(mapped.exitCode).to.equal(null);
