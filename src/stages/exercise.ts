@@ -2,12 +2,11 @@
 // checks (suites/) judge the observations. A kernel fault or a hang ends the
 // steps early: the fault is classified, the board recovered, and the
 // observations so far are kept so the checks can say what was reached.
-import { existsSync } from 'node:fs';
 import type { Board } from '../board/board.ts';
 import type { CommandResult } from '../board/session.ts';
 import { BoardError } from '../errors.ts';
 import { dmesgDelta, parseDmesg } from '../parsers/dmesg.ts';
-import { KernelEventWatcher, classifyKernelText } from '../parsers/kernel-events.ts';
+import { KernelEventWatcher, classifyKernelText, type KernelEventStart } from '../parsers/kernel-events.ts';
 import { parsePing, type PingOutput } from '../parsers/ping.ts';
 import { parseProbeOutput, type ProbeReport } from '../parsers/probe.ts';
 import { parseSysfsReading, sysfsReadCommand, type SysfsReading } from '../parsers/sysfs.ts';
@@ -70,6 +69,7 @@ export interface StageInputs {
 }
 
 const SPLIT = '@@vnet-harness-split@@';
+const PROBE = `${BOARD_DIR}vnet_probe`;
 const READ = sysfsReadCommand(IFACE);
 const MISSING: SysfsReading = { iface: IFACE, present: false };
 
@@ -128,9 +128,22 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
   const obs: StageObservations = { plan, dmesg: [], kernelEvents: [], steps: [], startedAt: new Date(started).toISOString(), durationMs: 0 };
   // Replaced once the board's uptime is known (after reset), so a dmesg printed
   // over the watched console cannot report an earlier stage's faults again.
-  let watcher = new KernelEventWatcher();
   let fatalSeen = false;
+  // A fatal report means the board is gone: an emulated one is powered off
+  // at once so the in-flight command fails now, not at a keepalive timeout.
+  const onFatal = (start: KernelEventStart): void => {
+    if (!start.fatal || fatalSeen) return;
+    fatalSeen = true;
+    // Only the QEMU that panicked: by the time the timer fires the board may be rebooted already.
+    const crashed = board.emulatorPid();
+    if (crashed === undefined) return;
+    setTimeout(() => {
+      if (board.emulatorPid() === crashed) board.killEmulator();
+    }, 1500).unref();
+  };
+  let watcher = new KernelEventWatcher({ onStart: onFatal });
   const console = board.currentConsole();
+  const startMark = console?.mark();
   const unsubscribe = console?.onData((chunk) => watcher.feed(chunk.data)) ?? (() => {});
   const deadline = started + stageTimeoutMs;
   const step = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
@@ -145,57 +158,57 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
   const run = (command: string, timeoutMs = 30_000): Promise<CommandResult> =>
     board.run(command, { timeoutMs: Math.max(1000, Math.min(timeoutMs, deadline - Date.now())) });
   const moduleName = MODULE_NAMES[plan.stage - 1] ?? 'virt_net';
-  const remoteKo = `${BOARD_DIR}/${moduleName}.ko`;
+  const remoteKo = `${BOARD_DIR}${moduleName}.ko`;
+  const withProbe = inputs.probePath !== undefined && plan.probeCount > 0;
   let dmesgBefore = '';
   let current = 'reset';
   try {
+    // Files first: the reset, the kernel log mark and insmod then go in one board command.
+    current = 'upload';
+    await step('upload', async () => {
+      await board.upload(inputs.modulePath, remoteKo);
+      if (withProbe) await board.upload(`${inputs.probePath}.gz`, `${PROBE}.gz`);
+    });
     current = 'reset';
-    const reset = await step('reset', () =>
+    const first = await step('insmod', () =>
       sections(run, [
         `( ${[
-          `mkdir -p ${BOARD_DIR}`,
           `for m in ${MODULE_NAMES.join(' ')}; do if grep -q "^$m " /proc/modules; then rmmod $m || exit 10; fi; done`,
           // IPv6 would put router solicitations and MLD reports on vnet0.
           'if [ -w /proc/sys/net/ipv6/conf/default/disable_ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi',
           `if [ -e /sys/class/net/${IFACE} ]; then echo "${IFACE} exists before insmod"; exit 11; fi`,
-        ].join('; ')} )`,
+        ].join('; ')} ); reset=$?; [ $reset -eq 0 ]`,
         'cut -d" " -f1 /proc/uptime',
         'dmesg',
+        withProbe ? `gunzip -c ${PROBE}.gz > ${PROBE} && rm -f ${PROBE}.gz && chmod 755 ${PROBE}` : 'true',
+        // Loaded only on a board in the known state.
+        `[ $reset -eq 0 ] && insmod ${remoteKo}`,
+        READ,
       ]),
     );
-    obs.reset = reset.part(0);
-    dmesgBefore = reset.output(2) ?? '';
-    const uptime = /^(\d+(?:\.\d+)?)/.exec(reset.output(1) ?? '');
+    obs.reset = first.part(0);
+    dmesgBefore = first.output(2) ?? '';
+    const uptime = /^(\d+(?:\.\d+)?)/.exec(first.output(1) ?? '');
+    // From here on, reports older than the stage are ignored; the console so far is fed again.
     watcher = new KernelEventWatcher({
       ...(uptime ? { ignoreBeforeMs: Math.floor(Number(uptime[1]) * 1000) } : {}),
-      // A fatal report means the board is gone: an emulated one is powered off
-      // at once so the in-flight command fails now, not at a keepalive timeout.
-      onStart: (start) => {
-        if (start.fatal && !fatalSeen) {
-          fatalSeen = true;
-          // Only the QEMU that panicked: by the time the timer fires the board may be rebooted already.
-          const crashed = board.emulatorPid();
-          if (crashed !== undefined) {
-            setTimeout(() => {
-              if (board.emulatorPid() === crashed) board.killEmulator();
-            }, 1500).unref();
-          }
-        }
-      },
+      onStart: onFatal,
     });
+    if (console && startMark !== undefined) watcher.feed(console.rawSince(startMark));
     if (obs.reset.exitCode !== 0) {
       obs.fault = { class: 'error', step: 'reset', message: `board not in a known state: ${obs.reset.stdout}${obs.reset.stderr}` };
       return obs;
     }
-    current = 'upload';
-    await step('upload', async () => {
-      await board.upload(inputs.modulePath, remoteKo);
-      if (inputs.probePath && plan.probeCount > 0) await uploadProbe(board, run, inputs.probePath);
-    });
+    if (withProbe && first.part(3).exitCode !== 0) {
+      // No gunzip on this board: the probe goes up as it is.
+      await step('upload', async () => {
+        await board.upload(inputs.probePath ?? '', PROBE);
+        await run(`chmod 755 ${PROBE}`);
+      });
+    }
     current = 'insmod';
-    const insmod = await step('insmod', () => sections(run, [`insmod ${remoteKo}`, READ]));
-    obs.insmod = insmod.part(0);
-    obs.loaded = insmod.reading(1);
+    obs.insmod = { ...first.part(4), command: `insmod ${remoteKo}`, stderr: first.result.stderr };
+    obs.loaded = first.reading(5);
     if (obs.insmod.exitCode !== 0 || !obs.loaded?.present) return obs;
     current = 'ifconfig';
     const local = await step('ping-local', () =>
@@ -218,7 +231,7 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
     if (plan.probeCount > 0 && inputs.probePath) {
       current = 'probe';
       const probe = await step('probe', () =>
-        sections(run, [READ, `${BOARD_DIR}/vnet_probe -c ${plan.probeCount} -i 100 -t 1000 ${REMOTE_ADDRESS}`, READ]),
+        sections(run, [READ, `${PROBE} -c ${plan.probeCount} -i 100 -t 1000 ${REMOTE_ADDRESS}`, READ]),
       );
       const command = probe.part(1);
       obs.probe = { command, parsed: parseProbeOutput(command.stdout), before: probe.reading(0) ?? MISSING, after: probe.reading(2) ?? MISSING };
@@ -257,18 +270,6 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
   const fromDmesg = classifyKernelText(obs.dmesg.join('\n'));
   obs.kernelEvents = mergeEvents(seen, fromDmesg);
   return obs;
-}
-
-/** Puts the probe on the board, gzipped when the board has gunzip (half the bytes on a slow serial line). */
-async function uploadProbe(board: Board, run: (c: string) => Promise<CommandResult>, probePath: string): Promise<void> {
-  const target = `${BOARD_DIR}/vnet_probe`;
-  if (existsSync(`${probePath}.gz`)) {
-    await board.upload(`${probePath}.gz`, `${target}.gz`);
-    const r = await run(`gunzip -c ${target}.gz > ${target} && rm -f ${target}.gz && chmod 755 ${target}`);
-    if (r.exitCode === 0) return;
-  }
-  await board.upload(probePath, target);
-  await run(`chmod 755 ${target}`);
 }
 
 /** Waits briefly for a dying board's console to go quiet or close. */

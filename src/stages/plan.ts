@@ -6,8 +6,8 @@
 export const IFACE = 'vnet0';
 export const LOCAL_ADDRESS = '3.3.3.3';
 export const REMOTE_ADDRESS = '3.3.3.4';
-/** Where modules and the probe go on the board. */
-export const BOARD_DIR = '/tmp/vnet-harness';
+/** Prefix of the files the harness puts on the board (/tmp exists everywhere: no mkdir round trip). */
+export const BOARD_DIR = '/tmp/vnet-harness-';
 export const MODULE_NAMES = ['virt_net1', 'virt_net2', 'virt_net3', 'virt_net4'] as const;
 
 /** Bytes of an ICMP echo frame on vnet0 for busybox ping's default 56-byte payload: 14 + 20 + 8 + 56. */
