@@ -62,6 +62,9 @@ describe('parsers/sysfs', () => {
     expect(() => parseSysfsReading(lo.replace('@end\n', ''))).to.throw(ParseError, /cut short/);
     expect(() => parseSysfsReading('sh: syntax error\n')).to.throw(ParseError, /no "@sysfs" or "@missing" header/);
     expect(() => parseSysfsReading(lo.replace('mtu=65536', 'mtu=lots'))).to.throw(ParseError, /line 4: "mtu=lots"/);
+    // What the kernel prints for a device freed while still registered: kept as read, for the checks to judge.
+    const freed = parseSysfsReading(lo.replace(/^address=.*$/m, 'address=(null)'));
+    expect(freed.present && freed.reading.address).to.equal('(null)');
     expect(() => parseSysfsReading(lo.replace('flags=0x9', 'flags=9'))).to.throw(ParseError, /flags: expected a hex flag word/);
     expect(() => parseSysfsReading(lo.replace('mtu=65536', 'what is this'))).to.throw(ParseError, /file=value/);
     expect(() => parseSysfsReading(lo.replace('@sysfs 1', '@sysfs 2'))).to.throw(ParseError, /unknown header/);

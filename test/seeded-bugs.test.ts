@@ -32,6 +32,14 @@ const CASES: Expectation[] = [
     expect: { 1: { verdict: 'crash', failing: ['no-kernel-fault'] }, 2: PASS, 3: PASS, 4: PASS },
     exitCode: 1,
   },
+  {
+    // free_netdev without unregister_netdev: rmmod hits a kernel BUG (not fatal) and vnet0 stays;
+    // the board is left dirty, so stage 2 starts with a power cycle and still passes.
+    patch: 'stage1-no-unregister.patch',
+    stages: '1,2',
+    expect: { 1: { verdict: 'fail', failing: ['clean-unload', 'no-kernel-fault'] }, 2: PASS },
+    exitCode: 1,
+  },
   { patch: 'stage2-cnt-from-zero.patch', stages: '2', expect: { 2: { verdict: 'fail', failing: ['send-lines'] } }, exitCode: 1 },
   { patch: 'stage3-wrong-mac.patch', stages: '3', expect: { 3: { verdict: 'fail', failing: ['mac-address'] } }, exitCode: 1 },
   { patch: 'stage3-no-tx-bytes.patch', stages: '3', expect: { 3: { verdict: 'fail', failing: ['tx-counters'] } }, exitCode: 1 },
@@ -99,6 +107,10 @@ describe('seeded bugs are caught by the right checks (emulated board)', function
         for (const k of others) expect(allowed, `stage ${s.stage} check ${k.id}: ${k.message ?? ''}`).to.include(k.verdict);
       }
       expect(r.exitCode).to.equal(c.exitCode);
+      if (c.patch === 'stage1-no-unregister.patch') {
+        expect(results.stages.find((s) => s.stage === 1)?.kernelEvents.map((e) => e.class)).to.deep.equal(['bug']);
+        expect(results.stages.find((s) => s.stage === 2)?.recovered, 'stage 2 power-cycled the dirty board').to.equal(true);
+      }
       if (c.patch === 'stage1-null-xmit.patch') {
         const stage1 = results.stages.find((s) => s.stage === 1);
         expect(stage1?.kernelEvents.map((e) => e.class)).to.include('panic');

@@ -96,8 +96,9 @@ function assign(r: InterfaceReading, file: string, value: string): void {
   }
   switch (file) {
     case 'address':
-      if (!/^([0-9a-f]{2}:)*[0-9a-f]{2}$/i.test(value)) throw new ParseError('sysfs', 'not a link-layer address', value);
-      r.address = value.toLowerCase();
+      // Kept verbatim when it is not an address: a broken driver makes the kernel
+      // print e.g. "(null)" here, and that is an observation for the checks, not garbled output.
+      r.address = /^([0-9a-f]{2}:)*[0-9a-f]{2}$/i.test(value) ? value.toLowerCase() : value;
       break;
     case 'flags':
       r.flags = parseFlagWord(value);

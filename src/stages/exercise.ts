@@ -142,9 +142,9 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
     }, 1500).unref();
   };
   let watcher = new KernelEventWatcher({ onStart: onFatal });
-  const console = board.currentConsole();
-  const startMark = console?.mark();
-  const unsubscribe = console?.onData((chunk) => watcher.feed(chunk.data)) ?? (() => {});
+  let consoleNow = board.currentConsole();
+  let startMark = consoleNow?.mark();
+  let unsubscribe = consoleNow?.onData((chunk) => watcher.feed(chunk.data)) ?? (() => {});
   const deadline = started + stageTimeoutMs;
   const step = async <T>(name: string, body: () => Promise<T>): Promise<T> => {
     const t = Date.now();
@@ -164,28 +164,45 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
   let current = 'reset';
   try {
     // Files first: the reset, the kernel log mark and insmod then go in one board command.
-    current = 'upload';
-    await step('upload', async () => {
-      await board.upload(inputs.modulePath, remoteKo);
-      if (withProbe) await board.upload(`${inputs.probePath}.gz`, `${PROBE}.gz`);
-    });
-    current = 'reset';
-    const first = await step('insmod', () =>
-      sections(run, [
-        `( ${[
-          `for m in ${MODULE_NAMES.join(' ')}; do if grep -q "^$m " /proc/modules; then rmmod $m || exit 10; fi; done`,
-          // IPv6 would put router solicitations and MLD reports on vnet0.
-          'if [ -w /proc/sys/net/ipv6/conf/default/disable_ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi',
-          `if [ -e /sys/class/net/${IFACE} ]; then echo "${IFACE} exists before insmod"; exit 11; fi`,
-        ].join('; ')} ); reset=$?; [ $reset -eq 0 ]`,
-        'cut -d" " -f1 /proc/uptime',
-        'dmesg',
-        withProbe ? `gunzip -c ${PROBE}.gz > ${PROBE} && rm -f ${PROBE}.gz && chmod 755 ${PROBE}` : 'true',
-        // Loaded only on a board in the known state.
-        `[ $reset -eq 0 ] && insmod ${remoteKo}`,
-        READ,
-      ]),
-    );
+    const prepare = async (): Promise<Sections> => {
+      current = 'upload';
+      await step('upload', async () => {
+        await board.upload(inputs.modulePath, remoteKo);
+        if (withProbe) await board.upload(`${inputs.probePath}.gz`, `${PROBE}.gz`);
+      });
+      current = 'reset';
+      return step('insmod', () =>
+        sections(run, [
+          `( ${[
+            `for m in ${MODULE_NAMES.join(' ')}; do if grep -q "^$m " /proc/modules; then rmmod $m || exit 10; fi; done`,
+            // IPv6 would put router solicitations and MLD reports on vnet0.
+            'if [ -w /proc/sys/net/ipv6/conf/default/disable_ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi',
+            `if [ -e /sys/class/net/${IFACE} ]; then echo "${IFACE} exists before insmod"; exit 11; fi`,
+          ].join('; ')} ); reset=$?; [ $reset -eq 0 ]`,
+          'cut -d" " -f1 /proc/uptime',
+          'dmesg',
+          withProbe ? `gunzip -c ${PROBE}.gz > ${PROBE} && rm -f ${PROBE}.gz && chmod 755 ${PROBE}` : 'true',
+          // Loaded only on a board in the known state.
+          `[ $reset -eq 0 ] && insmod ${remoteKo}`,
+          READ,
+        ]),
+      );
+    };
+    let first = await prepare();
+    if (first.part(0).exitCode !== 0) {
+      // An earlier stage left the board dirty (a module that will not unload):
+      // a power cycle brings the known state back, as a lab strategy would.
+      const why = `${first.part(0).stdout}${first.part(0).stderr}`.trim();
+      inputs.log?.(`stage ${plan.stage}: board not in a known state (${why}): power-cycling`);
+      unsubscribe();
+      await board.recover(`stage ${plan.stage}: board not in a known state: ${why}`);
+      obs.recovered = true;
+      const fresh = board.currentConsole();
+      startMark = fresh?.mark();
+      unsubscribe = fresh?.onData((chunk) => watcher.feed(chunk.data)) ?? (() => {});
+      consoleNow = fresh;
+      first = await prepare();
+    }
     obs.reset = first.part(0);
     dmesgBefore = first.output(2) ?? '';
     const uptime = /^(\d+(?:\.\d+)?)/.exec(first.output(1) ?? '');
@@ -194,7 +211,7 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
       ...(uptime ? { ignoreBeforeMs: Math.floor(Number(uptime[1]) * 1000) } : {}),
       onStart: onFatal,
     });
-    if (console && startMark !== undefined) watcher.feed(console.rawSince(startMark));
+    if (consoleNow && startMark !== undefined) watcher.feed(consoleNow.rawSince(startMark));
     if (obs.reset.exitCode !== 0) {
       obs.fault = { class: 'error', step: 'reset', message: `board not in a known state: ${obs.reset.stdout}${obs.reset.stderr}` };
       return obs;
