@@ -161,103 +161,109 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
   const remoteKo = `${BOARD_DIR}${moduleName}.ko`;
   const withProbe = inputs.probePath !== undefined && plan.probeCount > 0;
   let dmesgBefore = '';
+  let dmesgTaken = false;
   let current = 'reset';
+  // The steps; a step that fails returns early, leaving later observations unset.
+  const steps = async (): Promise<void> => {
+      // Files first: the reset, the kernel log mark and insmod then go in one board command.
+      const prepare = async (): Promise<Sections> => {
+        current = 'upload';
+        await step('upload', async () => {
+          await board.upload(inputs.modulePath, remoteKo);
+          if (withProbe) await board.upload(`${inputs.probePath}.gz`, `${PROBE}.gz`);
+        });
+        current = 'reset';
+        return step('insmod', () =>
+          sections(run, [
+            `( ${[
+              `for m in ${MODULE_NAMES.join(' ')}; do if grep -q "^$m " /proc/modules; then rmmod $m || exit 10; fi; done`,
+              // IPv6 would put router solicitations and MLD reports on vnet0.
+              'if [ -w /proc/sys/net/ipv6/conf/default/disable_ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi',
+              `if [ -e /sys/class/net/${IFACE} ]; then echo "${IFACE} exists before insmod"; exit 11; fi`,
+            ].join('; ')} ); reset=$?; [ $reset -eq 0 ]`,
+            'cut -d" " -f1 /proc/uptime',
+            'dmesg',
+            withProbe ? `gunzip -c ${PROBE}.gz > ${PROBE} && rm -f ${PROBE}.gz && chmod 755 ${PROBE}` : 'true',
+            // Loaded only on a board in the known state.
+            `[ $reset -eq 0 ] && insmod ${remoteKo}`,
+            READ,
+          ]),
+        );
+      };
+      let first = await prepare();
+      if (first.part(0).exitCode !== 0) {
+        // An earlier stage left the board dirty (a module that will not unload):
+        // a power cycle brings the known state back, as a lab strategy would.
+        const why = `${first.part(0).stdout}${first.part(0).stderr}`.trim();
+        inputs.log?.(`stage ${plan.stage}: board not in a known state (${why}): power-cycling`);
+        unsubscribe();
+        await board.recover(`stage ${plan.stage}: board not in a known state: ${why}`);
+        obs.recovered = true;
+        const fresh = board.currentConsole();
+        startMark = fresh?.mark();
+        unsubscribe = fresh?.onData((chunk) => watcher.feed(chunk.data)) ?? (() => {});
+        consoleNow = fresh;
+        first = await prepare();
+      }
+      obs.reset = first.part(0);
+      dmesgBefore = first.output(2) ?? '';
+      const uptime = /^(\d+(?:\.\d+)?)/.exec(first.output(1) ?? '');
+      // From here on, reports older than the stage are ignored; the console so far is fed again.
+      watcher = new KernelEventWatcher({
+        ...(uptime ? { ignoreBeforeMs: Math.floor(Number(uptime[1]) * 1000) } : {}),
+        onStart: onFatal,
+      });
+      if (consoleNow && startMark !== undefined) watcher.feed(consoleNow.rawSince(startMark));
+      if (obs.reset.exitCode !== 0) {
+        obs.fault = { class: 'error', step: 'reset', message: `board not in a known state: ${obs.reset.stdout}${obs.reset.stderr}` };
+        return;
+      }
+      if (withProbe && first.part(3).exitCode !== 0) {
+        // No gunzip on this board: the probe goes up as it is.
+        await step('upload', async () => {
+          await board.upload(inputs.probePath ?? '', PROBE);
+          await run(`chmod 755 ${PROBE}`);
+        });
+      }
+      current = 'insmod';
+      obs.insmod = { ...first.part(4), command: `insmod ${remoteKo}`, stderr: first.result.stderr };
+      obs.loaded = first.reading(5);
+      if (obs.insmod.exitCode !== 0 || !obs.loaded?.present) return;
+      current = 'ifconfig';
+      const local = await step('ping-local', () =>
+        sections(run, [`ifconfig ${IFACE} ${LOCAL_ADDRESS}`, READ, `ping -c 3 -i 0.2 -W 1 ${LOCAL_ADDRESS}`, READ]),
+      );
+      obs.ifconfig = local.part(0);
+      if (obs.ifconfig.exitCode !== 0) return;
+      obs.localPing = local.ping(2, 1, 3);
+      current = `ping ${REMOTE_ADDRESS}`;
+      const pingRemote = plan.remoteAnswered
+        ? `ping -c ${plan.remoteCount} -i 0.2 -W 2 ${REMOTE_ADDRESS}`
+        : `ping -c ${plan.remoteCount} -W 1 ${REMOTE_ADDRESS}`;
+      // The neighbour flush stops ARP retransmissions that would otherwise go on
+      // after ping exits, between the counter reading and the kernel log read.
+      const remote = await step('ping-remote', () =>
+        sections(run, ['dmesg', READ, pingRemote, `ip neigh flush dev ${IFACE} >/dev/null 2>&1; true`, READ, 'dmesg']),
+      );
+      obs.remotePing = remote.ping(2, 1, 4);
+      obs.remoteDmesg = dmesgDelta(remote.output(0) ?? '', remote.output(5) ?? '').lines.map((l) => l.text);
+      if (plan.probeCount > 0 && inputs.probePath) {
+        current = 'probe';
+        const probe = await step('probe', () =>
+          sections(run, [READ, `${PROBE} -c ${plan.probeCount} -i 100 -t 1000 ${REMOTE_ADDRESS}`, READ]),
+        );
+        const command = probe.part(1);
+        obs.probe = { command, parsed: parseProbeOutput(command.stdout), before: probe.reading(0) ?? MISSING, after: probe.reading(2) ?? MISSING };
+      }
+      current = 'rmmod';
+      const rmmod = await step('rmmod', () => sections(run, [`rmmod ${moduleName}`, READ, 'dmesg']));
+      obs.rmmod = rmmod.part(0);
+      obs.unloaded = rmmod.reading(1);
+      obs.dmesg = dmesgDelta(dmesgBefore, rmmod.output(2) ?? '').lines.map((l) => l.raw);
+      dmesgTaken = true;
+  };
   try {
-    // Files first: the reset, the kernel log mark and insmod then go in one board command.
-    const prepare = async (): Promise<Sections> => {
-      current = 'upload';
-      await step('upload', async () => {
-        await board.upload(inputs.modulePath, remoteKo);
-        if (withProbe) await board.upload(`${inputs.probePath}.gz`, `${PROBE}.gz`);
-      });
-      current = 'reset';
-      return step('insmod', () =>
-        sections(run, [
-          `( ${[
-            `for m in ${MODULE_NAMES.join(' ')}; do if grep -q "^$m " /proc/modules; then rmmod $m || exit 10; fi; done`,
-            // IPv6 would put router solicitations and MLD reports on vnet0.
-            'if [ -w /proc/sys/net/ipv6/conf/default/disable_ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi',
-            `if [ -e /sys/class/net/${IFACE} ]; then echo "${IFACE} exists before insmod"; exit 11; fi`,
-          ].join('; ')} ); reset=$?; [ $reset -eq 0 ]`,
-          'cut -d" " -f1 /proc/uptime',
-          'dmesg',
-          withProbe ? `gunzip -c ${PROBE}.gz > ${PROBE} && rm -f ${PROBE}.gz && chmod 755 ${PROBE}` : 'true',
-          // Loaded only on a board in the known state.
-          `[ $reset -eq 0 ] && insmod ${remoteKo}`,
-          READ,
-        ]),
-      );
-    };
-    let first = await prepare();
-    if (first.part(0).exitCode !== 0) {
-      // An earlier stage left the board dirty (a module that will not unload):
-      // a power cycle brings the known state back, as a lab strategy would.
-      const why = `${first.part(0).stdout}${first.part(0).stderr}`.trim();
-      inputs.log?.(`stage ${plan.stage}: board not in a known state (${why}): power-cycling`);
-      unsubscribe();
-      await board.recover(`stage ${plan.stage}: board not in a known state: ${why}`);
-      obs.recovered = true;
-      const fresh = board.currentConsole();
-      startMark = fresh?.mark();
-      unsubscribe = fresh?.onData((chunk) => watcher.feed(chunk.data)) ?? (() => {});
-      consoleNow = fresh;
-      first = await prepare();
-    }
-    obs.reset = first.part(0);
-    dmesgBefore = first.output(2) ?? '';
-    const uptime = /^(\d+(?:\.\d+)?)/.exec(first.output(1) ?? '');
-    // From here on, reports older than the stage are ignored; the console so far is fed again.
-    watcher = new KernelEventWatcher({
-      ...(uptime ? { ignoreBeforeMs: Math.floor(Number(uptime[1]) * 1000) } : {}),
-      onStart: onFatal,
-    });
-    if (consoleNow && startMark !== undefined) watcher.feed(consoleNow.rawSince(startMark));
-    if (obs.reset.exitCode !== 0) {
-      obs.fault = { class: 'error', step: 'reset', message: `board not in a known state: ${obs.reset.stdout}${obs.reset.stderr}` };
-      return obs;
-    }
-    if (withProbe && first.part(3).exitCode !== 0) {
-      // No gunzip on this board: the probe goes up as it is.
-      await step('upload', async () => {
-        await board.upload(inputs.probePath ?? '', PROBE);
-        await run(`chmod 755 ${PROBE}`);
-      });
-    }
-    current = 'insmod';
-    obs.insmod = { ...first.part(4), command: `insmod ${remoteKo}`, stderr: first.result.stderr };
-    obs.loaded = first.reading(5);
-    if (obs.insmod.exitCode !== 0 || !obs.loaded?.present) return obs;
-    current = 'ifconfig';
-    const local = await step('ping-local', () =>
-      sections(run, [`ifconfig ${IFACE} ${LOCAL_ADDRESS}`, READ, `ping -c 3 -i 0.2 -W 1 ${LOCAL_ADDRESS}`, READ]),
-    );
-    obs.ifconfig = local.part(0);
-    if (obs.ifconfig.exitCode !== 0) return obs;
-    obs.localPing = local.ping(2, 1, 3);
-    current = `ping ${REMOTE_ADDRESS}`;
-    const pingRemote = plan.remoteAnswered
-      ? `ping -c ${plan.remoteCount} -i 0.2 -W 2 ${REMOTE_ADDRESS}`
-      : `ping -c ${plan.remoteCount} -W 1 ${REMOTE_ADDRESS}`;
-    // The neighbour flush stops ARP retransmissions that would otherwise go on
-    // after ping exits, between the counter reading and the kernel log read.
-    const remote = await step('ping-remote', () =>
-      sections(run, ['dmesg', READ, pingRemote, `ip neigh flush dev ${IFACE} >/dev/null 2>&1; true`, READ, 'dmesg']),
-    );
-    obs.remotePing = remote.ping(2, 1, 4);
-    obs.remoteDmesg = dmesgDelta(remote.output(0) ?? '', remote.output(5) ?? '').lines.map((l) => l.text);
-    if (plan.probeCount > 0 && inputs.probePath) {
-      current = 'probe';
-      const probe = await step('probe', () =>
-        sections(run, [READ, `${PROBE} -c ${plan.probeCount} -i 100 -t 1000 ${REMOTE_ADDRESS}`, READ]),
-      );
-      const command = probe.part(1);
-      obs.probe = { command, parsed: parseProbeOutput(command.stdout), before: probe.reading(0) ?? MISSING, after: probe.reading(2) ?? MISSING };
-    }
-    current = 'rmmod';
-    const rmmod = await step('rmmod', () => sections(run, [`rmmod ${moduleName}`, READ, 'dmesg']));
-    obs.rmmod = rmmod.part(0);
-    obs.unloaded = rmmod.reading(1);
-    obs.dmesg = dmesgDelta(dmesgBefore, rmmod.output(2) ?? '').lines.map((l) => l.raw);
+    await steps();
   } catch (error) {
     if (!(error instanceof BoardError)) throw error;
     // Give the console a moment to deliver the rest of a panic report.
@@ -279,6 +285,15 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
     obs.durationMs = Date.now() - started;
     return obs;
   } finally {
+    obs.durationMs = Date.now() - started;
+  }
+  // A stage that stopped early (insmod or ifconfig failed) still gets its kernel log delta.
+  if (!dmesgTaken && dmesgBefore !== '') {
+    const now = await run('dmesg').catch((error: unknown) => {
+      if (error instanceof BoardError) return undefined;
+      throw error;
+    });
+    if (now) obs.dmesg = dmesgDelta(dmesgBefore, now.stdout).lines.map((l) => l.raw);
     obs.durationMs = Date.now() - started;
   }
   unsubscribe();
