@@ -269,9 +269,8 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
     // Give the console a moment to deliver the rest of a panic report.
     await settle(board);
     const events = [...watcher.events(), ...watcher.flush()];
-    const fatal = events.some((e) => e.fatal);
     obs.fault = {
-      class: fatal || error.kind === 'board-lost' ? 'crash' : error.kind === 'command-timeout' ? 'hang' : 'error',
+      class: faultClass(board, error, events),
       step: current,
       message: error.message.split('\n')[0] ?? error.message,
     };
@@ -302,6 +301,25 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
   const fromDmesg = classifyKernelText(obs.dmesg.join('\n'));
   obs.kernelEvents = mergeEvents(seen, fromDmesg);
   return obs;
+}
+
+/**
+ * Crash or hang: a fatal kernel report, or an emulated board whose QEMU is gone
+ * (it reset itself), is a crash; a board that stopped answering without one
+ * (command timeout, keepalive lost while the machine still runs) hangs.
+ */
+function faultClass(board: Board, error: BoardError, events: readonly KernelEvent[]): StageFault['class'] {
+  if (events.some((e) => e.fatal)) return 'crash';
+  if (error.kind === 'command-timeout') return 'hang';
+  if (error.kind !== 'board-lost') return 'error';
+  const pid = board.emulatorPid();
+  if (pid === undefined) return 'hang';
+  try {
+    process.kill(pid, 0);
+    return 'hang';
+  } catch {
+    return 'crash';
+  }
 }
 
 /** Waits briefly for a dying board's console to go quiet or close. */
