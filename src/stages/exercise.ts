@@ -5,7 +5,7 @@
 import type { Board } from '../board/board.ts';
 import type { CommandResult } from '../board/session.ts';
 import { BoardError } from '../errors.ts';
-import { dmesgDelta, parseDmesg } from '../parsers/dmesg.ts';
+import { dmesgDelta } from '../parsers/dmesg.ts';
 import { KernelEventWatcher, classifyKernelText, type KernelEventStart } from '../parsers/kernel-events.ts';
 import { parsePing, type PingOutput } from '../parsers/ping.ts';
 import { parseProbeOutput, type ProbeReport } from '../parsers/probe.ts';
@@ -340,4 +340,3 @@ function mergeEvents(console: KernelEvent[], dmesg: KernelEvent[]): KernelEvent[
   return [...console, ...dmesg.filter((e) => !seen.has(key(e)))];
 }
 
-export { parseDmesg };
