@@ -1,13 +1,12 @@
 // The `vnet-harness` command line. Each command lives in src/commands/; this
 // file declares the options (with their defaults next to them) and maps every
 // error to one exit code: 0 ok, 1 a check failed, 2 infrastructure.
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { exitCodeOf, HarnessError } from './errors.ts';
+import { PROJECT_ROOT } from './paths.ts';
 
-/** The repository root (boards/, kernel-modules/, reports/ live here). */
-export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export { PROJECT_ROOT };
 
 const boardOption = (): Option =>
   new Option('-b, --board <name|file>', 'board name in boards/ or path to a board YAML').default('qemu-imx25');

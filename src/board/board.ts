@@ -5,6 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { BoardConfig, EmulatedBoardConfig, RealBoardConfig, TransportKind } from '../config/board.ts';
+import { readSecret } from '../config/secrets.ts';
 import { BoardError, ConfigError, HarnessError } from '../errors.ts';
 import { EmulatedMachine, prepareImages, type EmulatedImages } from '../emulated/machine.ts';
 import { SerialConsole } from '../transport/console.ts';
@@ -259,7 +260,7 @@ export class Board {
       }
       const ssh = config.ssh;
       if (!ssh) throw new ConfigError(`board ${config.name} has no ssh section`);
-      const passphrase = ssh.passphraseEnv ? secretFromEnv(ssh.passphraseEnv, config) : undefined;
+      const passphrase = ssh.passphraseEnv ? readSecret(ssh.passphraseEnv, { board: config.name, setting: 'ssh.passphrase_env' }) : undefined;
       return SshTransport.connect({
         board: config.name,
         host: ssh.host,
@@ -282,7 +283,7 @@ export class Board {
     if (!console) throw new ConfigError(`board ${config.name} has no serial console`);
     const login = config.serial;
     if (!login) throw new ConfigError(`board ${config.name} has no serial section`);
-    const password = login.passwordEnv ? secretFromEnv(login.passwordEnv, config) : undefined;
+    const password = login.passwordEnv ? readSecret(login.passwordEnv, { board: config.name, setting: 'serial.password_env' }) : undefined;
     const serial = new SerialTransport(console, { board: config.name, ...(login.prompt ? { prompt: login.prompt } : {}) });
     await serial.login({
       user: login.loginUser,
@@ -327,13 +328,4 @@ export class Board {
     await this.disconnect();
     for (const console of this.consoles) await console.close().catch(() => undefined);
   }
-}
-
-/** Reads a secret from the environment variable the YAML names. */
-function secretFromEnv(name: string, config: BoardConfig): string {
-  const value = process.env[name];
-  if (value === undefined) {
-    throw new ConfigError(`board ${config.name} (${config.file}) needs the environment variable ${name}, which is not set`);
-  }
-  return value;
 }

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from '../errors.ts';
+import { installExitHandlers } from '../util/reaper.ts';
 
 const GIT_TIMEOUT_MS = 120_000;
-const SIGNALS = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
 
 /** Where a driver tree lives in its repository and which commit a revision names. */
 export interface ResolvedRevision {
@@ -106,19 +106,13 @@ export async function checkoutRevision(modulesDir: string, rev: string): Promise
     if (adminDir) rmSync(adminDir, { recursive: true, force: true });
     rmSync(parent, { recursive: true, force: true });
   };
-  // A signal before the board's QEMU exists would end the process without
-  // 'exit' (the reaper installs its handlers only then): exit the same way
-  // the reaper does, so the hook runs.
-  const onSignal = (signal: NodeJS.Signals): void => {
-    removeSync();
-    process.exit(128 + SIGNALS[signal as keyof typeof SIGNALS]);
-  };
+  // A signal must end the process through 'exit' for this hook to run, also
+  // before the board's QEMU (and with it the reaper) exists.
+  installExitHandlers();
   const unhook = (): void => {
     process.removeListener('exit', removeSync);
-    for (const signal of Object.keys(SIGNALS)) process.removeListener(signal, onSignal);
   };
   process.on('exit', removeSync);
-  for (const signal of Object.keys(SIGNALS)) process.on(signal, onSignal);
   const removeAsync = async (): Promise<void> => {
     const r = await git(repo, ['worktree', 'remove', '--force', worktree]);
     if (r.exitCode !== 0 && adminDir) await rm(adminDir, { recursive: true, force: true });

@@ -3,6 +3,7 @@
 import { Board } from '../board/board.ts';
 import { loadBoard } from '../config/board.ts';
 import { streamProgress } from '../util/progress.ts';
+import { signalNumber } from '../util/signals.ts';
 
 export interface BootOptions {
   board: string;
@@ -10,8 +11,6 @@ export interface BootOptions {
   transport?: 'ssh' | 'serial';
   command: string[];
 }
-
-const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, SEGV: 11, PIPE: 13, ALRM: 14, TERM: 15 };
 
 /** Runs the boot command; returns the exit code to leave with. */
 export async function bootCommand(options: BootOptions): Promise<number> {
@@ -26,7 +25,7 @@ export async function bootCommand(options: BootOptions): Promise<number> {
     process.stdout.write(result.stdout);
     process.stderr.write(result.stderr);
     if (result.exitCode !== null) return result.exitCode;
-    return 128 + (SIGNALS[result.signal ?? ''] ?? 0);
+    return 128 + (signalNumber(result.signal ?? '') ?? 0);
   } finally {
     await board.close();
   }

@@ -5,6 +5,7 @@
 import type { Board } from '../board/board.ts';
 import type { CommandResult } from '../board/session.ts';
 import { BoardError } from '../errors.ts';
+import { pidAlive } from '../util/cache.ts';
 import { dmesgDelta } from '../parsers/dmesg.ts';
 import { KernelEventWatcher, classifyKernelText, type KernelEventStart } from '../parsers/kernel-events.ts';
 import { parsePing, type PingOutput } from '../parsers/ping.ts';
@@ -313,13 +314,7 @@ function faultClass(board: Board, error: BoardError, events: readonly KernelEven
   if (error.kind === 'command-timeout') return 'hang';
   if (error.kind !== 'board-lost') return 'error';
   const pid = board.emulatorPid();
-  if (pid === undefined) return 'hang';
-  try {
-    process.kill(pid, 0);
-    return 'hang';
-  } catch {
-    return 'crash';
-  }
+  return pid === undefined || pidAlive(pid) ? 'hang' : 'crash';
 }
 
 /** Waits briefly for a dying board's console to go quiet or close. */

@@ -13,12 +13,13 @@ import { describeSource } from '../build/source.ts';
 import type { BoardConfig, TransportKind } from '../config/board.ts';
 import { HarnessError } from '../errors.ts';
 import { RESULTS_SCHEMA, type BuildResult, type RunResults, type StageResult } from '../results/model.ts';
+import { PROJECT_ROOT } from '../paths.ts';
 import { cacheRoot } from '../util/cache.ts';
 import type { Progress } from '../util/progress.ts';
 import { stagePlan } from './plan.ts';
 import { runSuites } from './runner.ts';
 
-export const PROJECT_ROOT = resolve(import.meta.dirname, '..', '..');
+export { PROJECT_ROOT };
 export const PROBE_SOURCE = join(PROJECT_ROOT, 'kernel-modules', 'probe', 'vnet_probe.c');
 
 export interface RunOptions {

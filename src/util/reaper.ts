@@ -3,6 +3,7 @@
 // reason: normal end, uncaught error, SIGINT, SIGTERM, SIGHUP. Children are
 // also started under `setpriv --pdeathsig KILL` so that even a SIGKILL of the
 // harness takes them down.
+import { signalNumber } from './signals.ts';
 const children = new Map<number, string>();
 let installed = false;
 
@@ -18,7 +19,11 @@ export function reapAll(): void {
   children.clear();
 }
 
-function install(): void {
+/**
+ * Makes SIGINT, SIGTERM and SIGHUP end the harness through process.exit, so
+ * every 'exit' hook (the reaper's, a worktree's cleanup) runs. Idempotent.
+ */
+export function installExitHandlers(): void {
   if (installed) return;
   installed = true;
   process.on('exit', reapAll);
@@ -26,14 +31,14 @@ function install(): void {
     process.on(signal, () => {
       reapAll();
       // Re-raise the conventional exit status of a signal death.
-      process.exit(128 + ({ SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const)[signal]);
+      process.exit(128 + (signalNumber(signal) ?? 0));
     });
   }
 }
 
 /** Registers a child pid to be killed when the harness exits. */
 export function registerChild(pid: number, what: string): void {
-  install();
+  installExitHandlers();
   children.set(pid, what);
 }
 
