@@ -23,7 +23,7 @@ import { streamProgress, type Progress } from '../util/progress.ts';
 
 export const REPORTS_ROOT = join(PROJECT_ROOT, 'reports');
 
-interface OneRun {
+export interface OneRun {
   config: BoardConfig;
   stages: number[];
   /** The driver tree as the user named it (absolute). */
@@ -35,7 +35,7 @@ interface OneRun {
   progress: Progress;
 }
 
-interface RunDone {
+export interface RunDone {
   results: RunResults;
   outDir: string;
   exitCode: number;
@@ -79,7 +79,7 @@ export async function runCommand(options: RunCliOptions): Promise<number> {
 }
 
 /** One run: checks the revision out when asked, runs the suites, writes the reports. */
-async function runOnce(o: OneRun): Promise<RunDone> {
+export async function runOnce(o: OneRun): Promise<RunDone> {
   const tree = o.rev !== undefined ? await checkoutRevision(o.modulesDir, o.rev) : undefined;
   if (tree) o.progress.phase(`driver tree ${o.modulesDir} at ${revLabel(tree)}, checked out in ${tree.worktree}`);
   let kernelTree: string | undefined;

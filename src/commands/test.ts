@@ -4,14 +4,13 @@
 // suites, on board B. Mocha is driven from here because it has no
 // pass-through for custom flags.
 import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Mocha from 'mocha';
 import { boardTransports, loadBoard } from '../config/board.ts';
-import { writeReports } from '../reporters/index.ts';
 import { STAGES } from '../stages/plan.ts';
-import { executeRun, PROJECT_ROOT } from '../stages/run.ts';
+import { PROJECT_ROOT } from '../stages/run.ts';
 import { streamProgress } from '../util/progress.ts';
-import { REPORTS_ROOT } from './run.ts';
+import { runOnce } from './run.ts';
 
 export interface TestOptions {
   board?: string;
@@ -53,22 +52,19 @@ async function harnessTests(grep: string | undefined): Promise<Tally> {
   return tally;
 }
 
-/** Runs the stage suites on a board over one transport and writes the run's reports. */
+/** Runs the stage suites on a board over one transport (reports written as `run` writes them) and tallies the checks. */
 async function stageRun(board: string, boardsDir: string, transport: 'ssh' | 'serial'): Promise<Tally> {
   const config = loadBoard(board, { boardsDir });
   process.stdout.write(`\n== stage suites on ${config.name} over ${transport}\n`);
-  const outcome = await executeRun({
+  const { results } = await runOnce({
     config,
     modulesDir: join(PROJECT_ROOT, 'kernel-modules', 'virt_net'),
     stages: STAGES.map((s) => s.stage),
     transport,
     progress: streamProgress(),
   });
-  const outDir = join(REPORTS_ROOT, outcome.results.runId);
-  await writeReports(outcome.results, { outDir, consoleTranscript: outcome.consoleTranscript, reportsRoot: REPORTS_ROOT });
-  const tally: Tally = { passed: 0, failed: 0, skipped: 0, infrastructure: outcome.results.verdict === 'error' };
-  for (const stage of outcome.results.stages) {
-    process.stdout.write(`stage ${stage.stage} over ${transport}: ${stage.verdict}${stage.reason ? ` — ${stage.reason}` : ''}\n`);
+  const tally: Tally = { passed: 0, failed: 0, skipped: 0, infrastructure: results.verdict === 'error' };
+  for (const stage of results.stages) {
     for (const c of stage.checks) {
       if (c.verdict === 'pass') tally.passed++;
       else if (c.verdict === 'skipped') tally.skipped++;
@@ -77,8 +73,6 @@ async function stageRun(board: string, boardsDir: string, transport: 'ssh' | 'se
     // A stage that never produced checks (board down, build error) still counts as a failure.
     if (stage.checks.length === 0 && stage.verdict !== 'pass') tally.failed++;
   }
-  for (const e of outcome.results.errors) process.stderr.write(`error: ${e}\n`);
-  process.stdout.write(`reports: ${resolve(outDir)}\n`);
   return tally;
 }
 
