@@ -255,7 +255,8 @@ describe('board lock', function () {
       expect(o.kind).to.equal('locked');
       expect(o.message).to.contain(`in use by pid ${winner.pid} on host ${os.hostname()}`);
     }
-    for (const r of runs) r.send('release');
+    // The others exited after failing: writing to their stdin would race their exit (EPIPE).
+    runs.find((r) => r.child.pid === winner.pid)?.send('release');
     await Promise.all(runs.map((r) => r.exited));
   });
 
