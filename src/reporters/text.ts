@@ -46,35 +46,9 @@ export function html(text: string): string {
     .replace(/'/g, '&#39;');
 }
 
-/** Renders an expected/actual value for people: strings as they are, the rest as compact JSON. */
-export function formatValue(value: unknown): string {
-  if (value === undefined) return '—';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
-  // A flat record of counters reads better as "rx_packets 0, tx_packets 0" than as JSON.
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const entries = Object.entries(value).sort(([x], [y]) => x.localeCompare(y));
-    if (entries.length > 0 && entries.every(([, v]) => typeof v === 'number' || typeof v === 'boolean')) {
-      return entries.map(([k, v]) => `${k} ${String(v)}`).join(', ');
-    }
-  }
-  try {
-    return JSON.stringify(sortKeysDeep(value)) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-/** Returns a copy of a JSON-like value with object keys sorted at every depth. */
-export function sortKeysDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeysDeep);
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
-    return out;
-  }
-  return value;
-}
+// Written in the results room so the stages (the terminal) and every report
+// phrase values alike; compare imports them from here.
+export { formatValue, sortKeysDeep } from '../results/check-text.ts';
 
 /** Shortens text to at most `max` characters, marking the cut. */
 export function truncate(text: string, max: number): string {

@@ -3,7 +3,8 @@
 // Suites are registered by a function rather than at import time so one
 // process can run them several times (a run and its baseline).
 import type { Board } from '../board/board.ts';
-import type { BuildResult, CheckResult, StageResult, StageVerdict } from '../results/model.ts';
+import { checkFailureText } from '../results/check-text.ts';
+import type { BuildResult, CheckResult, KernelEvent, StageResult, StageVerdict } from '../results/model.ts';
 import { evaluate, type CheckSpec } from './checks.ts';
 import { exerciseStage, type StageObservations } from './exercise.ts';
 import { stagePlan } from './plan.ts';
@@ -18,6 +19,8 @@ export interface SuiteContext {
   record(result: StageResult): void;
   /** Progress lines (stage, step, elapsed). */
   log(line: string): void;
+  /** What exercises a stage on the board (default exerciseStage; tests give made-up observations). */
+  exercise?: typeof exerciseStage;
 }
 
 export interface StageSuite {
@@ -50,7 +53,7 @@ export function defineStageSuite(stage: number, checks: readonly CheckSpec[]): S
           }
           ctx.log(`stage ${stage}: exercising on ${ctx.board.name}`);
           try {
-            obs = await exerciseStage(
+            obs = await (ctx.exercise ?? exerciseStage)(
               ctx.board,
               plan,
               { modulePath: build.module, ...(ctx.probePath ? { probePath: ctx.probePath } : {}), log: ctx.log },
@@ -69,7 +72,7 @@ export function defineStageSuite(stage: number, checks: readonly CheckSpec[]): S
               const why = buildFailed ? 'the module did not build' : `harness error: ${harnessError ?? 'stage not exercised'}`;
               results.push({ id: spec.id, title: spec.title, verdict: buildFailed ? 'skipped' : 'error', message: why });
               if (buildFailed) this.skip();
-              throw new Error(why);
+              throw withoutStack(new Error(why));
             }
             const { result, error } = evaluate(spec, obs);
             results.push(result);
@@ -115,9 +118,9 @@ function stageResult(
       : verdict === 'error' && s.harnessError
         ? s.harnessError
         : obs?.fault
-          ? `${obs.fault.class} during ${obs.fault.step}: ${obs.fault.message}`
+          ? faultReason(obs.fault, obs.kernelEvents)
           : verdict === 'fail'
-            ? `failed: ${s.results.filter((c) => c.verdict === 'fail').map((c) => c.id).join(', ')}`
+            ? failReason(s.results)
             : undefined;
   return {
     stage,
@@ -140,3 +143,34 @@ function stageResult(
 
 /** Names of the readings, in the order stageResult() lists them. */
 const READING_NAMES = ['after insmod', 'before ping 3.3.3.3', 'after ping 3.3.3.3', 'before ping 3.3.3.4', 'after ping 3.3.3.4', 'before probe', 'after probe'];
+
+/** An error whose stack is its message alone: mocha prints the line, not the harness's frames. */
+function withoutStack(error: Error): Error {
+  error.stack = error.message;
+  return error;
+}
+
+/** The first failed check in the words every report uses, and how many more failed. */
+function failReason(checks: readonly CheckResult[]): string {
+  const failed = checks.filter((c) => c.verdict === 'fail');
+  const first = failed[0];
+  if (!first) return 'failed';
+  const more = failed.length > 1 ? ` (and ${failed.length - 1} more: ${failed.slice(1).map((c) => c.id).join(', ')})` : '';
+  return `${first.id}: ${checkFailureText(first)}${more}`;
+}
+
+// Classes that name the cause of a crash or hang; a WARNING before it is a symptom at most.
+const CAUSES: ReadonlySet<KernelEvent['class']> = new Set(['oops', 'bug', 'kasan', 'panic', 'soft-lockup', 'hung-task', 'rcu-stall', 'ubsan']);
+
+/**
+ * Why a stage ended by a fault: the kernel's own words first (the report that
+ * names the cause, with the "PC is at" line of an oops), then the step; the
+ * board's message ("connection lost") only when the kernel said nothing.
+ */
+export function faultReason(fault: NonNullable<StageObservations['fault']>, events: readonly KernelEvent[]): string {
+  const reports = events.filter((e) => e.class !== 'hang');
+  const cause = reports.find((e) => CAUSES.has(e.class)) ?? reports[0];
+  if (!cause) return `${fault.class} during ${fault.step}: ${fault.message}`;
+  const pc = /\bPC is at .*/.exec(cause.text)?.[0]?.trim();
+  return `${cause.firstLine}${pc && !cause.firstLine.includes(pc) ? ` … ${pc}` : ''} — ${fault.class} during ${fault.step}`;
+}
