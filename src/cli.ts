@@ -91,7 +91,7 @@ function program(setCode: (code: number) => void): Command {
     .addOption(boardsDirOption())
     .addOption(transportOption())
     .option('--grep <pattern>', 'only tests whose title matches')
-    .option('--unit', 'only the harness\'s own tests', false)
+    .option('--unit', 'only the harness\'s own tests that need no kernel build and no board (suites tagged @board are left out)', false)
     .action(async (opts: { board?: string; boardsDir: string; transport?: 'ssh' | 'serial'; grep?: string; unit: boolean }) => {
       const { testCommand } = await import('./commands/test.ts');
       setCode(await testCommand(opts));

@@ -72,7 +72,7 @@ const median = (values: number[]): number => {
 };
 
 for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportKind[]) {
-  describe(`board session over ${transport} on the emulated board (${BOARD})`, function () {
+  describe(`board session over ${transport} on the emulated board (${BOARD}) @board`, function () {
     this.timeout(5 * 60_000);
     let board: Board | undefined;
     let workDir = '';
@@ -314,7 +314,7 @@ for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportK
   });
 }
 
-describe('real-board code path: a board YAML without `emulated`, over SSH to a running emulated board', function () {
+describe('real-board code path: a board YAML without `emulated`, over SSH to a running emulated board @board', function () {
   this.timeout(5 * 60_000);
   let host: Board | undefined;
   let dir = '';

@@ -20,19 +20,13 @@ const ARCH = process.env.VNET_ARCH ?? 'arm';
 const CROSS = process.env.VNET_CROSS_COMPILE ?? 'arm-linux-gnueabi-';
 const BUILD_TIMEOUT = 600_000;
 
-/** The ARM kernel build tree (set by the root hook below). */
+/** The ARM kernel build tree (set by the ARM suite's hook). */
 let armDir: string | undefined;
 function armKernelDir(): string {
   if (!armDir) throw new Error('the ARM kernel tree was not prepared');
   if (!existsSync(join(armDir, 'Makefile'))) throw new Error(`${armDir} is not a kernel build tree (no Makefile)`);
   return armDir;
 }
-
-before(async function () {
-  // A cold cache builds the emulated board's kernel first (minutes).
-  this.timeout(45 * 60_000);
-  armDir = await emulatedKernelTree();
-});
 
 
 const temps: string[] = [];
@@ -78,8 +72,14 @@ after(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
 
-describe('buildModules (ARM, emulated board tree)', function () {
+describe('buildModules (ARM, emulated board tree) @board', function () {
   this.timeout(BUILD_TIMEOUT);
+
+  before(async function () {
+    // A cold cache builds the emulated board's kernel first (minutes).
+    this.timeout(45 * 60_000);
+    armDir = await emulatedKernelTree();
+  });
 
   it('builds the project drivers: four ARM modules, vermagic of the tree, zero warnings', async () => {
     const release = execFileSync('make', ['-s', '-C', armKernelDir(), 'kernelrelease'], { encoding: 'utf8' }).trim();

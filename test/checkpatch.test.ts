@@ -27,17 +27,17 @@ const CLEAN = 'total: 0 errors, 0 warnings, 0 checks';
 const ARCH = process.env.VNET_ARCH ?? 'arm';
 const CROSS = process.env.VNET_CROSS_COMPILE ?? 'arm-linux-gnueabi-';
 
-/** The ARM kernel build tree (set by the root hook below). */
+/** The ARM kernel build tree (set by prepareTree). */
 let armTree: string | undefined;
-/** checkpatch.pl of the emulated board's kernel source (set by the root hook). */
+/** checkpatch.pl of the emulated board's kernel source (set by prepareTree). */
 let script: string | undefined;
 
-before(async function () {
-  // A cold cache builds the emulated board's kernel first (minutes).
+/** Locates the ARM tree and its checkpatch.pl: a `before` hook of each suite (a cold cache builds the kernel, minutes). */
+async function prepareTree(this: Mocha.Context): Promise<void> {
   this.timeout(45 * 60_000);
   armTree = await emulatedKernelTree();
   script = checkpatchIn(armTree);
-});
+}
 
 /** Finds checkpatch.pl for a kernel build tree: in the tree, or in the harness cache's src/ beside it. */
 function checkpatchIn(buildTree: string): string {
@@ -96,8 +96,9 @@ function driverFiles(): string[] {
     .sort();
 }
 
-describe('checkpatch --strict (kernel coding style)', function () {
+describe('checkpatch --strict (kernel coding style) @board', function () {
   this.timeout(120_000);
+  before(prepareTree);
 
   it('covers at least the four stages, the compat header and the Kbuild', () => {
     expect(driverFiles()).to.include.members([
@@ -184,8 +185,9 @@ async function expectedCode(tree: string): Promise<number> {
   return (Number(m[1]) << 16) + (Number(m[2]) << 8) + Math.min(Number(m[3]), 255);
 }
 
-describe('VIRT_NET_KV_CODE (the checkpatch-clean version gate)', function () {
+describe('VIRT_NET_KV_CODE (the checkpatch-clean version gate) @board', function () {
   this.timeout(120_000);
+  before(prepareTree);
 
   const trees = [
     { name: 'emulated board (ARM)', tree: () => armTree!, cross: true },

@@ -13,6 +13,7 @@ import { HarnessError } from '../src/errors.ts';
 import { SerialConsole } from '../src/transport/console.ts';
 import { cleanConsoleText } from '../src/transport/console-text.ts';
 import { haveRealShellTools } from './fixtures/serial/board-bin.ts';
+import { requireOnHost } from './helpers/require-host.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -154,7 +155,7 @@ describe('SerialConsole on a real pty pair (socat)', function () {
   let dir: string;
 
   before(function () {
-    if (!haveRealShellTools()) this.skip();
+    requireOnHost(this, haveRealShellTools(), 'busybox and socat (Debian busybox, socat)');
   });
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'vnet-console-'));

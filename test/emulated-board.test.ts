@@ -27,7 +27,7 @@ function isQemu(pid: number): boolean {
   }
 }
 
-describe('emulated board (qemu-imx25) through the CLI', function () {
+describe('emulated board (qemu-imx25) through the CLI @board', function () {
   // The first test may build the kernel (cold cache: minutes).
   this.timeout(45 * 60_000);
 

@@ -59,6 +59,7 @@ class Locker {
   readonly exited: Promise<number | null>;
 
   constructor(script: string, dir: string, name: string, wait: number, mode = 'hold') {
+    // spawns: node
     this.child = spawn(process.execPath, ['--import', 'tsx', script, dir, name, String(wait), mode], { cwd: repo });
     createInterface({ input: this.child.stdout }).on('line', (l) => {
       this.events.push(JSON.parse(l) as Event);
@@ -92,6 +93,7 @@ class Locker {
 
 /** Pid of a process that has just exited. */
 async function deadPid(): Promise<number> {
+  // spawns: node
   const child = spawn(process.execPath, ['-e', '']);
   await new Promise((r) => child.on('exit', r));
   return child.pid!;

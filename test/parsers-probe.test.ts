@@ -10,13 +10,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ParseError } from '../src/parsers/parse-error.ts';
 import { parseProbeOutput, probeToPingStats, type ProbeReport } from '../src/parsers/probe.ts';
+import { requireOnHost } from './helpers/require-host.ts';
 
 const PROBE_SRC = fileURLToPath(new URL('../kernel-modules/probe/vnet_probe.c', import.meta.url));
 const RESPONDER_SRC = fileURLToPath(new URL('./fixtures/parsers/probe/echo-responder.c', import.meta.url));
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/parsers/probe/${name}`, import.meta.url), 'utf8');
 const isRoot = process.getuid?.() === 0;
 
+// spawn-wrapper: run
 function run(cmd: string, args: string[]): SpawnSyncReturns<string> {
+  // spawns: callers
   return spawnSync(cmd, args, { encoding: 'utf8', timeout: 20_000 });
 }
 
@@ -106,7 +109,7 @@ describe('parsers/probe', () => {
     let responder = '';
 
     before(function () {
-      if (run('gcc', ['--version']).status !== 0) this.skip();
+      requireOnHost(this, run('gcc', ['--version']).status === 0, 'gcc (Debian gcc)');
       dir = mkdtempSync(join(tmpdir(), 'vnet-probe-'));
       probe = join(dir, 'vnet_probe');
       responder = join(dir, 'echo-responder');
@@ -122,7 +125,7 @@ describe('parsers/probe', () => {
     });
 
     it('cross-compiles for the ARM board without a warning', function () {
-      if (run('arm-linux-gnueabi-gcc', ['--version']).status !== 0) this.skip();
+      requireOnHost(this, run('arm-linux-gnueabi-gcc', ['--version']).status === 0, 'arm-linux-gnueabi-gcc (Debian gcc-arm-linux-gnueabi)');
       const out = join(dir, 'vnet_probe.arm');
       const b = run('arm-linux-gnueabi-gcc', ['-static', '-O2', '-Wall', '-Wextra', '-o', out, PROBE_SRC]);
       expect(b.status, b.stderr).to.equal(0);
@@ -135,6 +138,7 @@ describe('parsers/probe', () => {
 
     it('rejects bad usage with exit 2 and an error record', () => {
       for (const args of [[], ['-c', '0', '127.0.0.1'], ['-s', '70000', '127.0.0.1'], ['not-an-ip'], ['-q', '127.0.0.1']]) {
+        // spawns: built:probe
         const r = run(probe, args);
         expect(r.status, args.join(' ')).to.equal(2);
         expect(parseProbeOutput(r.stdout).error?.stage, args.join(' ')).to.equal('usage');
@@ -142,7 +146,8 @@ describe('parsers/probe', () => {
     });
 
     it('gets every reply from 127.0.0.1 valid (root)', function () {
-      if (!isRoot) this.skip();
+      requireOnHost(this, isRoot, 'root (the probe opens a raw ICMP socket)');
+      // spawns: built:probe
       const r = run(probe, ['-c', '4', '-i', '10', '-t', '500', '-s', '100', '127.0.0.1']);
       const p = parseProbeOutput(r.stdout);
       expect(r.status, r.stdout).to.equal(0);
@@ -152,20 +157,23 @@ describe('parsers/probe', () => {
       expect(p.rttsMs).to.have.length(4);
       expect(p.rttsMs.every((ms) => ms > 0 && ms < 500)).to.equal(true);
       // Odd sizes exercise the checksum's odd trailing byte.
+      // spawns: built:probe
       const odd = run(probe, ['-c', '2', '-i', '0', '-s', '7', '127.0.0.1']);
       expect(odd.status, odd.stdout).to.equal(0);
     });
 
     it('exits 2 without CAP_NET_RAW', function () {
       const r = run('unshare', ['-U', probe, '-c', '1', '127.0.0.1']);
-      if (r.error || !r.stdout.startsWith('error')) this.skip();
+      // Skips only when unshare itself could not run; a probe that did not fail is this test's failure.
+      requireOnHost(this, !r.error && !/^unshare: /m.test(r.stderr), `unshare -U, a user namespace (${r.error?.message ?? r.stderr.trim()})`);
+      expect(r.stdout).to.match(/^error/);
       expect(r.status).to.equal(2);
       expect(parseProbeOutput(r.stdout).error).to.deep.include({ stage: 'socket', errno: 1 });
     });
 
     describe('against a faulty responder (private netns)', function () {
       before(function () {
-        if (!isRoot || run('unshare', ['-n', 'true']).status !== 0) this.skip();
+        requireOnHost(this, isRoot && run('unshare', ['-n', 'true']).status === 0, 'root and unshare -n, a private network namespace');
       });
 
       /** Runs the probe in a fresh netns whose only echo responder is ours, in MODE. */

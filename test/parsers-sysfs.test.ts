@@ -1,11 +1,12 @@
 // The one-command sysfs reading: the command runs for real under busybox ash
 // (and dash/bash when present) on the host's interfaces, and its output parses.
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { InterfaceReading } from '../src/results/model.ts';
 import { ParseError } from '../src/parsers/parse-error.ts';
 import { parseSysfsReading, statisticsDelta, sysfsReadCommand } from '../src/parsers/sysfs.ts';
+import { requireOnHost } from './helpers/require-host.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/parsers/sysfs/${name}`, import.meta.url), 'utf8');
 const AT = '2025-01-01T00:00:00.000Z';
@@ -22,7 +23,14 @@ function downInterface(): string | undefined {
   return undefined;
 }
 
+/** Runs a script under a shell given as argv (`busybox ash`, `dash`, `bash --posix`). */
+function underShell(argv: string[], script: string): SpawnSyncReturns<string> {
+  // spawns: busybox dash bash
+  return spawnSync(argv[0] as string, [...argv.slice(1), '-c', script], { encoding: 'utf8' });
+}
+
 function hasShell(argv: string[]): boolean {
+  // spawns: busybox dash bash
   return spawnSync(argv[0] as string, [...argv.slice(1), '-c', 'true']).status === 0;
 }
 
@@ -85,11 +93,11 @@ describe('parsers/sysfs', () => {
   for (const shell of [['busybox', 'ash'], ['dash'], ['bash', '--posix']]) {
     describe(`the command under ${shell.join(' ')}`, () => {
       before(function () {
-        if (!hasShell(shell)) this.skip();
+        requireOnHost(this, hasShell(shell), `${shell[0]} (Debian ${shell[0]})`);
       });
 
       it('reads lo in one run, matching the kernel', () => {
-        const out = spawnSync(shell[0] as string, [...shell.slice(1), '-c', sysfsReadCommand('lo')], { encoding: 'utf8' });
+        const out = underShell(shell, sysfsReadCommand('lo'));
         expect(out.status).to.equal(0);
         expect(out.stderr).to.equal('');
         const r = parseSysfsReading(out.stdout);
@@ -101,8 +109,8 @@ describe('parsers/sysfs', () => {
 
       it('marks an unreadable file as such instead of repeating the previous value', function () {
         const down = downInterface();
-        if (!down) this.skip();
-        const out = spawnSync(shell[0] as string, [...shell.slice(1), '-c', sysfsReadCommand(down as string)], { encoding: 'utf8' });
+        requireOnHost(this, down !== undefined, 'a network interface without carrier (its carrier file unreadable)');
+        const out = underShell(shell, sysfsReadCommand(down as string));
         const r = parseSysfsReading(out.stdout);
         if (!r.present) throw new Error(`${down} reported missing`);
         expect(r.unreadable).to.include('carrier');
@@ -110,7 +118,7 @@ describe('parsers/sysfs', () => {
       });
 
       it('reports a missing interface, leaving the shell running (no exit)', () => {
-        const out = spawnSync(shell[0] as string, [...shell.slice(1), '-c', `${sysfsReadCommand('vnet9')}; echo still-here`], { encoding: 'utf8' });
+        const out = underShell(shell, `${sysfsReadCommand('vnet9')}; echo still-here`);
         expect(out.stdout).to.equal('@missing vnet9\n@end\nstill-here\n');
       });
     });

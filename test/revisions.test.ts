@@ -54,7 +54,7 @@ function failedChecks(results: RunResults): string[] {
   return results.stages.flatMap((s) => s.checks.filter((c) => c.verdict !== 'pass').map((c) => `${s.stage}:${c.id}:${c.verdict}`));
 }
 
-describe('run --rev / --baseline: driver revisions from a temporary worktree (emulated board)', function () {
+describe('run --rev / --baseline: driver revisions from a temporary worktree (emulated board) @board', function () {
   // The first run may have to build the kernel when the cache is cold.
   this.timeout(45 * 60_000);
   let tmp: string;

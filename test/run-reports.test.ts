@@ -24,7 +24,7 @@ async function cli(...args: string[]) {
   return { code: r.exitCode, stdout: r.stdout, all: r.all ?? '' };
 }
 
-describe('run: the five reports of a real run (emulated board, stages 1 and 4)', function () {
+describe('run: the five reports of a real run (emulated board, stages 1 and 4) @board', function () {
   // The first run may have to build the kernel when the cache is cold.
   this.timeout(45 * 60_000);
   let tmp: string;
@@ -85,6 +85,7 @@ describe('run: the five reports of a real run (emulated board, stages 1 and 4)',
     expect(page.match(/https?:\/\/[^\s"'<>]*/g) ?? []).to.deep.equal([]);
     const profile = await mkdtemp(path.join(tmp, 'chromium-'));
     const netlog = path.join(profile, 'netlog.json');
+    // spawns: chromium
     const r = await execa(CHROMIUM, chromiumArgs(profile, [`--log-net-log=${netlog}`, '--dump-dom', `file://${file}`]), {
       reject: false,
       timeout: 60_000,

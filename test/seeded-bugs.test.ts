@@ -98,7 +98,7 @@ function patchedTree(patch: string): string {
   return tree;
 }
 
-describe('seeded bugs are caught by the right checks (emulated board)', function () {
+describe('seeded bugs are caught by the right checks (emulated board) @board', function () {
   this.timeout(45 * 60_000);
   const cleanup: string[] = [];
   after(() => {

@@ -17,6 +17,7 @@ import { SerialTransport } from '../src/transport/serial.ts';
 import { haveRealShellTools, makeBoardBin } from './fixtures/serial/board-bin.ts';
 import { openMockBoard, type FakeShellOptions, type MockBoard } from './fixtures/serial/fake-shell.ts';
 import { startRealShellBoard, type RealShellBoard } from './fixtures/serial/real-shell.ts';
+import { requireOnHost } from './helpers/require-host.ts';
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -75,7 +76,7 @@ describe('SerialTransport on the mock binding (scripted board)', function () {
   let board: MockBoard | undefined;
 
   before(function () {
-    if (!haveRealShellTools()) this.skip();
+    requireOnHost(this, haveRealShellTools(), 'busybox and socat (Debian busybox, socat)');
     dir = mkdtempSync(join(tmpdir(), 'vnet-serial-mock-'));
     bin = makeBoardBin(dir);
   });
@@ -397,7 +398,7 @@ describe('SerialTransport on a real busybox shell behind a real pty', function (
   let console: SerialConsole | undefined;
 
   before(function () {
-    if (!haveRealShellTools()) this.skip();
+    requireOnHost(this, haveRealShellTools(), 'busybox and socat (Debian busybox, socat)');
   });
   afterEach(async () => {
     await console?.close();

@@ -97,6 +97,7 @@ async function inputsStamp(buildDir: string, kernelDir: string, cc: string, kcfl
     const st = await stat(join(kernelDir, f)).catch(() => undefined);
     h.update(`${f}:${st ? `${st.size}:${st.mtimeMs}` : 'missing'}\0`);
   }
+  // spawns: board:cross_compile
   const version = await execa(cc, ['--version'], { reject: false, timeout: 30_000 });
   h.update(`${version.stdout.split('\n')[0] ?? ''}\0${kcflags}\0${o.arch}\0${o.crossCompile}\0${resolve(kernelDir)}`);
   return h.digest('hex');
@@ -258,6 +259,7 @@ async function diagnosticFlags(cc: string): Promise<string> {
   const flags: string[] = [];
   for (const flag of ['-fdiagnostics-color=never', '-fdiagnostics-column-unit=byte']) {
     // Old toolchains (the 2.6.31 BSP's) reject flags they do not know.
+    // spawns: board:cross_compile
     const r = await execa(cc, [flag, '-fsyntax-only', '-x', 'c', '/dev/null'], {
       reject: false,
       timeout: 30_000,

@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import Mocha from 'mocha';
 import { boardTransports, loadBoard } from '../config/board.ts';
+import { UNIT_ONLY_ENV } from '../emulated/machine.ts';
 import { STAGES } from '../stages/plan.ts';
 import { PROJECT_ROOT } from '../stages/run.ts';
 import { streamProgress } from '../util/progress.ts';
@@ -37,9 +38,22 @@ async function testFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
+/** Suites whose title carries this tag build the emulated board's kernel or boot the board. */
+export const BOARD_TAG = '@board';
+
+/** The mocha grep: `grep` (a pattern, as mocha takes it), and with `unitOnly` no suite tagged BOARD_TAG. */
+export function testSelection(grep: string | undefined, unitOnly: boolean): RegExp | undefined {
+  if (!unitOnly) return grep ? new RegExp(grep) : undefined;
+  // Mocha takes one pattern: the lookahead drops tagged titles, the rest matches grep (or anything).
+  return new RegExp(`^(?!.*${BOARD_TAG}\\b).*(?:${grep ?? ''})`);
+}
+
 /** Runs the harness's own tests with mocha; returns the tally. */
-async function harnessTests(grep: string | undefined): Promise<Tally> {
-  const mocha = new Mocha({ reporter: 'spec', timeout: 120_000, ...(grep ? { grep } : {}) });
+async function harnessTests(grep: string | undefined, unitOnly: boolean): Promise<Tally> {
+  const selection = testSelection(grep, unitOnly);
+  // The tag filters titles; the variable makes a suite that forgot its tag fail instead of building a kernel.
+  if (unitOnly) process.env[UNIT_ONLY_ENV] = '1';
+  const mocha = new Mocha({ reporter: 'spec', timeout: 120_000, ...(selection ? { grep: selection } : {}) });
   for (const file of await testFiles(join(PROJECT_ROOT, 'test'))) mocha.addFile(file);
   await mocha.loadFilesAsync();
   const tally: Tally = { passed: 0, failed: 0, skipped: 0 };
@@ -85,7 +99,7 @@ export async function testCommand(options: TestOptions): Promise<number> {
     total.skipped += t.skipped;
     total.infrastructure ||= t.infrastructure;
   };
-  if (!options.board) add(await harnessTests(options.grep));
+  if (!options.board) add(await harnessTests(options.grep, options.unit));
   if (!options.unit) {
     const board = options.board ?? 'qemu-imx25';
     const config = loadBoard(board, { boardsDir: options.boardsDir });

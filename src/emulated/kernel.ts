@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError, PrerequisiteError } from '../errors.ts';
-import { cachedEntry, inputsKey } from '../util/cache.ts';
+import { cachedEntry, completedEntry, inputsKey } from '../util/cache.ts';
 import type { Progress } from '../util/progress.ts';
 
 export interface KernelSpec {
@@ -98,15 +98,28 @@ export function lostOptions(fragment: string, config: string): string[] {
   return lost;
 }
 
-/** Returns the cached kernel build for this spec, building it when an input changed. */
-export async function ensureKernel(spec: KernelSpec, progress: Progress): Promise<KernelBuild> {
+/** The cache key of a spec's kernel and the inputs it is made of that the build needs again. */
+async function kernelKey(spec: KernelSpec): Promise<{ key: string; sourceVersion: string; fragment: string; compiler: string }> {
   const sourceVersion = await installedVersion(spec.sourcePackage);
   const fragment = await readFile(spec.fragment, 'utf8');
+  // spawns: board:cross_compile
   const compiler = (await execa(`${spec.crossCompile}gcc`, ['--version'], { reject: false, timeout: 30_000 })).stdout.split('\n')[0];
   if (!compiler) {
     throw new PrerequisiteError(`cross compiler ${spec.crossCompile}gcc not found\n  fix: npx vnet-harness doctor --install`);
   }
   const key = inputsKey(['kernel-v1', spec.sourcePackage, sourceVersion, compiler, spec.arch, spec.defconfig, fragment, spec.image, spec.dtb]);
+  return { key, sourceVersion, fragment, compiler };
+}
+
+/** The build tree of this spec's kernel when the cache holds it complete, else null (never builds). */
+export async function cachedKernelTree(spec: KernelSpec): Promise<string | null> {
+  const dir = completedEntry('kernel', (await kernelKey(spec)).key);
+  return dir === null ? null : join(dir, 'build');
+}
+
+/** Returns the cached kernel build for this spec, building it when an input changed. */
+export async function ensureKernel(spec: KernelSpec, progress: Progress): Promise<KernelBuild> {
+  const { key, sourceVersion, fragment, compiler } = await kernelKey(spec);
   const entry = await cachedEntry<KernelMeta>('kernel', key, async (dir) => {
     const started = Date.now();
     const src = join(dir, 'src');
@@ -116,6 +129,7 @@ export async function ensureKernel(spec: KernelSpec, progress: Progress): Promis
     await execa('tar', ['-xf', await sourceTarball(spec.sourcePackage), '-C', src, '--strip-components=1'], { timeout: 600_000 });
     progress.phase(`kernel: configuring ${spec.defconfig} + ${spec.fragment}`);
     await make(src, out, spec, [spec.defconfig], () => {}, 120_000);
+    // spawns: kernel-tree:merge_config.sh
     await execa(join(src, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', out, join(out, '.config'), spec.fragment], {
       env: { ARCH: spec.arch },
       timeout: 120_000,

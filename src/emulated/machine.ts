@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConsoleChunk } from '../board/session.ts';
 import type { EmulatedBoardConfig } from '../config/board.ts';
-import { BoardError } from '../errors.ts';
+import { BoardError, HarnessError } from '../errors.ts';
 import type { Progress } from '../util/progress.ts';
-import { ensureKernel, type KernelBuild } from './kernel.ts';
+import { ensureKernel, type KernelBuild, type KernelSpec } from './kernel.ts';
 import { QemuInstance } from './qemu.ts';
 import { ensureRootfs, perRunArchive, type Rootfs } from './rootfs.ts';
 
@@ -26,21 +26,32 @@ export interface MachineConsole {
   close(): Promise<void>;
 }
 
+/** The kernel an emulated board runs, as the kernel cache takes it. */
+export function kernelSpec(board: EmulatedBoardConfig): KernelSpec {
+  const k = board.emulated.kernel;
+  return {
+    sourcePackage: k.package,
+    arch: board.arch,
+    crossCompile: board.crossCompile,
+    defconfig: k.defconfig,
+    fragment: k.fragment,
+    image: k.image,
+    dtb: k.dtb,
+  };
+}
+
+/** Set by `vnet-harness test --unit` for its mocha process and every child: no kernel build, no board. */
+export const UNIT_ONLY_ENV = 'VNET_HARNESS_UNIT_ONLY';
+
 /** Builds or reuses the kernel and the base initramfs of an emulated board. */
 export async function prepareImages(board: EmulatedBoardConfig, progress: Progress): Promise<EmulatedImages> {
+  // `vnet-harness test --unit` promises neither a kernel build nor a board boot:
+  // a suite that reaches here without its @board tag is found at once.
+  if (process.env[UNIT_ONLY_ENV] === '1') {
+    throw new HarnessError(`board ${board.name}: the unit tests (test --unit) must not build or boot the emulated board; tag the suite that needs it with @board`);
+  }
   const e = board.emulated;
-  const kernel = await ensureKernel(
-    {
-      sourcePackage: e.kernel.package,
-      arch: board.arch,
-      crossCompile: board.crossCompile,
-      defconfig: e.kernel.defconfig,
-      fragment: e.kernel.fragment,
-      image: e.kernel.image,
-      dtb: e.kernel.dtb,
-    },
-    progress,
-  );
+  const kernel = await ensureKernel(kernelSpec(board), progress);
   const rootfs = await ensureRootfs(
     {
       arch: e.rootfs.arch,

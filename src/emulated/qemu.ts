@@ -85,6 +85,7 @@ export class QemuInstance {
     let lastError = '';
     for (let attempt = 0; attempt < 3; attempt++) {
       const sshPort = await freePort();
+      // spawns: setpriv board:qemu
       const child = execa(PDEATHSIG_PREFIX[0], [...PDEATHSIG_PREFIX.slice(1), spec.binary, ...qemuArgs(spec, qmpPath, sshPort)], {
         reject: false,
         stdin: 'ignore',

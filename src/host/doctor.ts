@@ -3,17 +3,31 @@
 // The probe is injectable so tests can fake a host that lacks things.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import { PROBE_CFLAGS } from '../build/probe.ts';
 import { loadBoard } from '../config/board.ts';
 import type { BoardConfig } from '../config/types.ts';
+import { cachedKernelTree } from '../emulated/kernel.ts';
+import { kernelSpec } from '../emulated/machine.ts';
 import { ExitCode } from '../errors.ts';
+import { toolPackages } from './tools.ts';
 
 export interface ProbeResult {
   exitCode: number;
   stdout: string;
   stderr: string;
 }
+
+/**
+ * A build doctor tries, because the presence of files proves nothing: a
+ * static user-space program linked with the probe's flags, or a tiny module
+ * built against the board's kernel tree.
+ */
+export type BuildCheck =
+  | { kind: 'program'; cc: string; flags: readonly string[] }
+  | { kind: 'module'; kernelTree: string; arch: string; crossCompile: string };
 
 /** What doctor asks of the host; replaced in tests. */
 export interface HostProbe {
@@ -26,9 +40,13 @@ export interface HostProbe {
   uid(): number;
   /** Runs a shell command with the terminal attached; resolves to its exit code. */
   shell(command: string): Promise<number>;
+  /** Tries a build in a temporary directory (removed afterwards); never throws. */
+  build(check: BuildCheck): Promise<ProbeResult>;
+  /** The emulated board's kernel build tree when the harness cache holds it, else null (never builds). */
+  cachedKernelTree(board: Extract<BoardConfig, { kind: 'emulated' }>): Promise<string | null>;
 }
 
-export type MissingKind = 'command' | 'package' | 'architecture' | 'apt-package' | 'path';
+export type MissingKind = 'command' | 'package' | 'architecture' | 'apt-package' | 'path' | 'build';
 
 /** One missing prerequisite. `package` is the Debian package that provides it, when there is one. */
 export interface MissingItem {
@@ -41,6 +59,7 @@ export interface MissingItem {
 /** The host as it is: real commands, real PATH. */
 export const systemProbe: HostProbe = {
   async run(command, args) {
+    // spawns: callers
     const r = await execa(command, args, { reject: false, timeout: 60_000, env: { LC_ALL: 'C' } });
     const missingProgram = (r as { code?: string }).code === 'ENOENT';
     return {
@@ -76,7 +95,76 @@ export const systemProbe: HostProbe = {
       child.on('error', () => resolve(127));
       child.on('close', (code) => resolve(code ?? 1));
     }),
+  async build(check) {
+    const dir = await fs.promises.mkdtemp(path.join(tmpdir(), 'vnet-doctor-'));
+    try {
+      if (check.kind === 'program') {
+        await fs.promises.writeFile(path.join(dir, 't.c'), TEST_PROGRAM);
+        return await systemProbe.run(check.cc, [...check.flags, '-o', path.join(dir, 't'), path.join(dir, 't.c')]);
+      }
+      await fs.promises.writeFile(path.join(dir, 'vnet_doctor.c'), TEST_MODULE);
+      await fs.promises.writeFile(path.join(dir, 'Kbuild'), 'obj-m := vnet_doctor.o\n');
+      return await systemProbe.run('make', ['-s', '-C', check.kernelTree, `M=${dir}`, `ARCH=${check.arch}`, `CROSS_COMPILE=${check.crossCompile}`, 'modules']);
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
+  },
+  async cachedKernelTree(board) {
+    // Without the source package or the compiler there is no key, hence no tree.
+    return cachedKernelTree(kernelSpec(board)).catch(() => null);
+  },
 };
+
+/** A user-space program using what the board-side probe uses (stdio, sockets, ICMP headers). */
+const TEST_PROGRAM = `#include <stdio.h>
+#include <arpa/inet.h>
+#include <netinet/ip_icmp.h>
+#include <sys/socket.h>
+
+int main(void)
+{
+\tprintf("%u %zu\\n", (unsigned int)htons(ICMP_ECHO), sizeof(struct icmphdr));
+\treturn socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) < 0;
+}
+`;
+
+/** The smallest network-driver module: what the stage modules include, built as they are. */
+const TEST_MODULE = `#include <linux/module.h>
+#include <linux/netdevice.h>
+
+static int __init vnet_doctor_init(void)
+{
+\treturn 0;
+}
+
+static void __exit vnet_doctor_exit(void)
+{
+}
+
+module_init(vnet_doctor_init);
+module_exit(vnet_doctor_exit);
+MODULE_LICENSE("GPL");
+`;
+
+/** The Debian package with the C library a cross compiler prefix links against (libc6-dev-armel-cross for arm-linux-gnueabi-). */
+export function crossLibcPackage(prefix: string): string | undefined {
+  const arch: Record<string, string> = {
+    'arm-linux-gnueabi': 'armel',
+    'arm-linux-gnueabihf': 'armhf',
+    'aarch64-linux-gnu': 'arm64',
+    'x86_64-linux-gnu': 'amd64',
+    'i686-linux-gnu': 'i386',
+  };
+  const triplet = /([a-z0-9_]+-linux-gnu[a-z0-9]*)-$/.exec(prefix)?.[1];
+  const a = triplet ? arch[triplet] : undefined;
+  return a ? `libc6-dev-${a}-cross` : undefined;
+}
+
+/** The first line of a compiler's output that says what went wrong, or its last line. */
+function firstError(output: string): string {
+  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /\b(error|fatal error|undefined reference|cannot find)\b/i.test(l)) ?? lines.at(-1) ?? '(no output)';
+}
 
 interface CommandNeed {
   command: string;
@@ -104,35 +192,24 @@ function commandNeeds(board: BoardConfig): CommandNeed[] {
   return needs;
 }
 
-/**
- * Debian packages the harness's own tests use besides the board's (npm test):
- * Chromium and xmllint check the reports, socat + busybox give the serial
- * transport a real shell on a real pty, dropbear and sftp-server a real SSH
- * server on loopback, linux-headers-amd64 the native build of the drivers,
- * dash a second shell for the sysfs reader, iputils ping fixtures.
- */
-export const TEST_PACKAGES = [
-  'chromium',
-  'libxml2-utils',
-  'socat',
-  'busybox',
-  'dropbear-bin',
-  'openssh-sftp-server',
-  'linux-headers-amd64',
-  'dash',
-  'iputils-ping',
-  'patch',
-  'git',
-] as const;
-
-function packageNeeds(board: BoardConfig, tests: boolean): string[] {
-  const pkgs = [...board.hostPackages, ...(tests ? TEST_PACKAGES : [])];
+/** The Debian packages a board needs: its own list, the declared tools (src/host/tools.ts) in scope, the cross C library. */
+export function packageNeeds(board: BoardConfig, tests: boolean): string[] {
+  const pkgs = [...board.hostPackages, ...toolPackages({ emulated: board.kind === 'emulated', tests })];
   if (board.kind === 'emulated') pkgs.push(board.emulated.kernel.package);
+  const libc = crossLibcPackage(board.crossCompile);
+  if (libc && crossCompilerPackage(board.crossCompile)) pkgs.push(libc);
   return [...new Set(pkgs)];
 }
 
-/** Lists every host prerequisite of `board` that is missing (empty when the host is ready). */
-export async function checkHost(board: BoardConfig, probe: HostProbe = systemProbe, options: { tests?: boolean } = {}): Promise<MissingItem[]> {
+/**
+ * Lists every host prerequisite of `board` that is missing (empty when the
+ * host is ready). `notes` receives what was checked by building, or why not.
+ */
+export async function checkHost(
+  board: BoardConfig,
+  probe: HostProbe = systemProbe,
+  options: { tests?: boolean; notes?: string[] } = {},
+): Promise<MissingItem[]> {
   const missing: MissingItem[] = [];
 
   for (const need of commandNeeds(board)) {
@@ -163,7 +240,44 @@ export async function checkHost(board: BoardConfig, probe: HostProbe = systemPro
   if (board.kind === 'emulated') missing.push(...(await checkGuestArch(board.emulated.rootfs, probe)));
   else missing.push(...(await checkRealBoardPaths(board, probe)));
 
+  // Builds only where nothing they need is already known to be missing.
+  if (missing.length === 0) missing.push(...(await checkBuilds(board, probe, options.notes ?? [])));
   return missing;
+}
+
+/** Links a static program with the probe's flags, and builds a module against the board's kernel tree where there is one. */
+async function checkBuilds(board: BoardConfig, probe: HostProbe, notes: string[]): Promise<MissingItem[]> {
+  const cc = `${board.crossCompile}gcc`;
+  const libc = crossCompilerPackage(board.crossCompile) ? crossLibcPackage(board.crossCompile) : undefined;
+  const program = await probe.build({ kind: 'program', cc, flags: PROBE_CFLAGS });
+  if (program.exitCode !== 0) {
+    return [
+      {
+        kind: 'build',
+        name: `${cc} ${PROBE_CFLAGS.join(' ')}`,
+        detail: `cannot build the board-side probe's kind of program: ${firstError(program.stdout + '\n' + program.stderr)}`,
+        ...(libc ? { package: libc } : {}),
+      },
+    ];
+  }
+  notes.push(`a static program links with ${cc} ${PROBE_CFLAGS.join(' ')}`);
+  const tree = board.kind === 'real' ? board.kernelTree : await probe.cachedKernelTree(board);
+  if (tree === null) {
+    notes.push('module build not tried: the emulated board\'s kernel is not built yet (its first run builds it)');
+    return [];
+  }
+  const module = await probe.build({ kind: 'module', kernelTree: tree, arch: board.arch, crossCompile: board.crossCompile });
+  if (module.exitCode !== 0) {
+    return [
+      {
+        kind: 'build',
+        name: `module against ${tree}`,
+        detail: `a minimal network-driver module does not build: ${firstError(module.stdout + '\n' + module.stderr)}`,
+      },
+    ];
+  }
+  notes.push(`a module builds against ${tree}`);
+  return [];
 }
 
 async function checkGuestArch(rootfs: { arch: string; packages: string[] }, probe: HostProbe): Promise<MissingItem[]> {
@@ -248,9 +362,12 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   const board =
     typeof options.board === 'string' ? loadBoard(options.board, { boardsDir: options.boardsDir ?? 'boards' }) : options.board;
   const tests = options.tests ?? false;
-  let missing = await checkHost(board, probe, { tests });
+  let notes: string[] = [];
+  let missing = await checkHost(board, probe, { tests, notes });
+  const printNotes = () => notes.forEach((n) => out.write(`  checked: ${n}\n`));
   if (missing.length === 0) {
     out.write(`doctor: board ${board.name} (${board.kind}): every host prerequisite is present\n`);
+    printNotes();
     return ExitCode.ok;
   }
   printMissing(board, missing, out);
@@ -274,9 +391,11 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
     out.write(`doctor: the install command failed with exit code ${code}\n`);
     return ExitCode.infrastructure;
   }
-  missing = await checkHost(board, probe, { tests });
+  notes = [];
+  missing = await checkHost(board, probe, { tests, notes });
   if (missing.length === 0) {
     out.write(`doctor: board ${board.name}: every host prerequisite is present now\n`);
+    printNotes();
     return ExitCode.ok;
   }
   out.write('doctor: still missing after the install:\n');

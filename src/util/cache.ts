@@ -74,6 +74,12 @@ export async function cachedEntry<M>(
   }
 }
 
+/** The directory of entry `<root>/<name>-<key>` when it is complete, else null; never builds. */
+export function completedEntry(name: string, key: string, root = cacheRoot()): string | null {
+  const dir = join(root, `${name}-${key}`);
+  return existsSync(join(dir, MARKER)) ? dir : null;
+}
+
 /** Whether a process with this pid exists on this host. */
 export function pidAlive(pid: number): boolean {
   try {

@@ -48,6 +48,7 @@ export async function pageRequests(netlog: string): Promise<string[]> {
 export async function loadInChromium(file: string, tmp: string): Promise<{ dom: string; requests: string[]; exitCode: number | undefined; stderr: string }> {
   const profile = await mkdtemp(join(tmp, 'chromium-'));
   const netlog = join(profile, 'netlog.json');
+  // spawns: chromium
   const r = await execa(CHROMIUM, chromiumArgs(profile, [`--log-net-log=${netlog}`, '--dump-dom', `file://${file}`]), {
     reject: false,
     timeout: 60_000,
