@@ -9,13 +9,14 @@ import { lstat, mkdir, mkdtemp, readFile, readlink, rm, writeFile } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RunResults } from '../src/results/model.ts';
+import { RESULTS_SCHEMA, type RunResults } from '../src/results/model.ts';
 import { renderHtml } from '../src/reporters/html.ts';
 import { writeReports } from '../src/reporters/index.ts';
 import { renderJson } from '../src/reporters/json.ts';
 import { renderJunit } from '../src/reporters/junit.ts';
 import { parseResults } from '../src/reporters/load-results.ts';
 import { renderMarkdown } from '../src/reporters/markdown.ts';
+import { buildRunIndex } from '../src/reporters/run-index.ts';
 import { cleanText, stripInvalidXmlChars } from '../src/reporters/text.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'reports');
@@ -78,7 +79,7 @@ describe('reporters: results.json', () => {
     expect(Object.keys(shuffled)[0]).to.not.equal('schema');
     const text = renderJson(shuffled);
     expect(text).to.equal(renderJson(results));
-    expect(text.split('\n')[1]).to.equal('  "schema": 1,');
+    expect(text.split('\n')[1]).to.equal(`  "schema": ${RESULTS_SCHEMA},`);
     expect(Object.keys(JSON.parse(text).stages[0]).slice(0, 3)).to.deep.equal(['stage', 'title', 'verdict']);
     expect(text.endsWith('}\n')).to.equal(true);
   });
@@ -113,11 +114,12 @@ describe('reporters: junit.xml', () => {
     const count = async (xpath: string) => Number((await xmllint(['--xpath', xpath, file])).stdout.trim());
     expect(await count('count(/testsuites/testsuite)')).to.equal(4);
     for (const s of results.stages) {
-      const suite = `/testsuites/testsuite[@name="vnet.stage${s.stage}"]`;
-      // checks + build + kernel-events
-      expect(await count(`count(${suite}/testcase)`)).to.equal(s.checks.length + 2);
-      expect(await count(`count(${suite}/testcase[@classname="vnet.stage${s.stage}"])`)).to.equal(s.checks.length + 2);
-      expect(await count(`number(${suite}/@tests)`)).to.equal(s.checks.length + 2);
+      const suite = `/testsuites/testsuite[@name="vnet.qemu-imx25.ssh.stage${s.stage}"]`;
+      // checks + build, + kernel-events when no no-kernel-fault check carries the faults
+      const cases = s.checks.length + 1 + (s.checks.some((c) => c.id === 'no-kernel-fault') ? 0 : 1);
+      expect(await count(`count(${suite}/testcase)`)).to.equal(cases);
+      expect(await count(`count(${suite}/testcase[@classname="vnet.qemu-imx25.ssh.stage${s.stage}"])`)).to.equal(cases);
+      expect(await count(`number(${suite}/@tests)`)).to.equal(cases);
       expect(await count(`number(${suite}/@failures)`)).to.equal(await count(`count(${suite}/testcase/failure)`));
       expect(await count(`number(${suite}/@errors)`)).to.equal(await count(`count(${suite}/testcase/error)`));
       expect(await count(`number(${suite}/@skipped)`)).to.equal(await count(`count(${suite}/testcase/skipped)`));
@@ -125,26 +127,27 @@ describe('reporters: junit.xml', () => {
     expect(await count('number(/testsuites/@tests)')).to.equal(await count('count(//testcase)'));
   });
 
-  it('reports the failed MAC check with expected and actual, the panic as a failing kernel-events case', async () => {
+  it('reports the failed MAC check with expected and actual, the panic on the no-kernel-fault case', async () => {
     const { results } = await fixture('bug-run');
     const file = path.join(tmp, 'bug.junit.xml');
     await writeFile(file, renderJunit(results));
     const text = async (xpath: string) => (await xmllint(['--xpath', xpath, file])).stdout;
-    const mac = await text('string(//testsuite[@name="vnet.stage3"]/testcase[starts-with(@name,"mac-address")]/failure)');
+    const s1 = '//testsuite[@name="vnet.qemu-imx25.ssh.stage1"]';
+    const s3 = '//testsuite[@name="vnet.qemu-imx25.ssh.stage3"]';
+    const mac = await text(`string(${s3}/testcase[starts-with(@name,"mac-address")]/failure)`);
     expect(mac).to.contain('expected: 08:89:89:89:89:11').and.to.contain('actual:   08:89:89:89:89:12');
-    const macMsg = await text('string(//testsuite[@name="vnet.stage3"]/testcase[starts-with(@name,"mac-address")]/failure/@message)');
-    expect(macMsg).to.contain('expected 08:89:89:89:89:11, got 08:89:89:89:89:12');
-    const events = await text('string(//testsuite[@name="vnet.stage1"]/testcase[@name="kernel-events"]/failure/@type)');
-    expect(events).to.equal('panic');
-    const oops = await text('string(//testsuite[@name="vnet.stage1"]/testcase[@name="kernel-events"]/failure)');
+    const macMsg = await text(`string(${s3}/testcase[starts-with(@name,"mac-address")]/failure/@message)`);
+    expect(macMsg).to.equal('/sys/class/net/vnet0/address differs: expected 08:89:89:89:89:11, got 08:89:89:89:89:12');
+    expect(await text(`string(${s1}/testcase[starts-with(@name,"no-kernel-fault")]/failure/@type)`)).to.equal('panic');
+    const oops = await text(`string(${s1}/testcase[starts-with(@name,"no-kernel-fault")]/failure)`);
     expect(oops).to.contain('Unable to handle kernel NULL pointer dereference').and.to.contain('dev_hard_start_xmit');
-    expect(await text('string(//testsuite[@name="vnet.stage1"]/system-err)')).to.contain('Internal error: Oops');
-    expect(await text('count(//testsuite[@name="vnet.stage2"]/testcase[@name="kernel-events"]/failure)')).to.equal('0');
-    expect(await text('string(//testsuite[@name="vnet.stage1"]/testcase[starts-with(@name,"ping-peer-no-reply")]/error/@message)')).to.contain('board lost');
-    expect(await text('count(//testsuite[@name="vnet.stage1"]/testcase[starts-with(@name,"tx-dropped")]/skipped)')).to.equal('1');
-    expect(await text('string(//testsuite[@name="vnet.stage3"]/system-out)')).to.contain('virt_net_send_packet cnt = 3');
-    expect(await text('string(//testsuite[@name="vnet.stage1"]/@time)')).to.equal('23.800');
-    expect(await text('string(//testsuite[@name="vnet.stage1"]/@timestamp)')).to.equal('2025-11-25T08:30:31Z');
+    expect(await text(`string(${s1}/system-err)`)).to.contain('Internal error: Oops');
+    expect(await text('count(//testsuite[@name="vnet.qemu-imx25.ssh.stage2"]/testcase[@name="kernel-events"]/failure)')).to.equal('0');
+    expect(await text(`string(${s1}/testcase[starts-with(@name,"ping-peer-no-reply")]/error/@message)`)).to.contain('board lost');
+    expect(await text(`count(${s1}/testcase[starts-with(@name,"tx-dropped")]/skipped)`)).to.equal('1');
+    expect(await text(`string(${s3}/system-out)`)).to.contain('virt_net_send_packet cnt = 3');
+    expect(await text(`string(${s1}/@time)`)).to.equal('23.800');
+    expect(await text(`string(${s1}/@timestamp)`)).to.equal('2025-11-25T08:30:31Z');
   });
 
   it('hostile text survives as text: the markup is escaped, the control bytes are gone', async () => {
@@ -155,9 +158,9 @@ describe('reporters: junit.xml', () => {
     expect(r.stdout).to.contain(`<script>document.title='pwned'</script> & "quoted"`);
     expect(r.stdout).to.not.match(/[\u0000-\u0008\u001b]/);
     // A hang with no checks still fails in CI, and a stage whose build broke shows the compiler error.
-    const hang = await xmllint(['--xpath', 'string(//testsuite[@name="vnet.stage3"]/testcase[@name="build"]/failure/@message)', file]);
+    const hang = await xmllint(['--xpath', 'string(//testsuite[@name="vnet.qemu-imx25.serial.stage3"]/testcase[@name="build"]/failure/@message)', file]);
     expect(hang.stdout).to.contain("expected ';' before '}' token");
-    const run = await xmllint(['--xpath', 'count(//testsuite[@name="vnet.run"]/testcase/error)', file]);
+    const run = await xmllint(['--xpath', 'count(//testsuite[@name="vnet.qemu-imx25.serial.run"]/testcase/error)', file]);
     expect(run.stdout.trim()).to.equal('1');
   });
 });
@@ -291,8 +294,8 @@ describe('reporters: writeReports', () => {
     const out = await writeReports(pass.results, { outDir: path.join(root, 'run-1'), consoleTranscript: pass.console, reportsRoot: root });
     expect(out.errors).to.deep.equal([]);
     const index = await readFile(path.join(root, 'index.html'), 'utf8');
-    expect(index).to.match(/broken-run<\/td><td colspan="6"><strong>unreadable:<\/strong> results\.json:1:\d+: not valid JSON/);
-    expect(index).to.contain('results schema 0; this harness reads schema 1');
+    expect(index).to.match(/broken-run<\/td><td colspan="7"><strong>unreadable:<\/strong> results\.json:1:\d+: not valid JSON/);
+    expect(index).to.contain(`results schema 0; this harness reads schemas 1 to ${RESULTS_SCHEMA}`);
     expect(index).to.contain('href="run-1/report.html"');
   });
 
@@ -311,5 +314,165 @@ describe('reporters: writeReports', () => {
     for (const f of ['junit.xml', 'report.html']) expect(existsSync(path.join(root, 'run-x', f)), f).to.equal(false);
     expect(await readFile(path.join(root, 'latest', 'keep.txt'), 'utf8')).to.equal('mine');
     expect(existsSync(path.join(root, 'index.html'))).to.equal(true);
+  });
+});
+
+describe('reporters: a failed check reads the same everywhere', () => {
+  const LINE = 'MAC set by the driver: expected 08:89:89:89:89:11, got 08:89:89:89:89:12';
+
+  // The bug run as a schema-1 harness wrote it: chai's sentence in the message.
+  async function chaiEra(): Promise<{ results: RunResults; console: string }> {
+    const { results, console } = await fixture('bug-run');
+    const raw = JSON.parse(renderJson(results)) as { schema: number; stages: { checks: { id: string; message?: string }[] }[] };
+    raw.schema = 1;
+    const mac = raw.stages[2]!.checks.find((c) => c.id === 'mac-address')!;
+    mac.message = "MAC set by the driver: expected '08:89:89:89:89:12' to deeply equal '08:89:89:89:89:11'";
+    return { results: parseResults(JSON.stringify(raw), 'old/results.json'), console };
+  }
+
+  it('a schema-1 file is still read, its check message cut back to the check\'s statement', async () => {
+    const { results } = await chaiEra();
+    expect(results.schema).to.equal(RESULTS_SCHEMA);
+    expect(results.stages[2]!.checks.find((c) => c.id === 'mac-address')?.message).to.equal('MAC set by the driver');
+  });
+
+  it('JUnit message, summary.md and report.html say "<statement>: expected X, got Y", never chai\'s sentence', async () => {
+    const { results, console } = await chaiEra();
+    const file = path.join(tmp, 'chai-era.junit.xml');
+    await writeFile(file, renderJunit(results));
+    const junit = (await xmllint(['--xpath', 'string(//testcase[starts-with(@name,"mac-address")]/failure/@message)', file])).stdout;
+    expect(junit).to.equal(LINE);
+    const md = renderMarkdown(results);
+    expect(md).to.contain('MAC set by the driver: expected `08:89:89:89:89:11`, got `08:89:89:89:89:12`');
+    const page = renderHtml(results, console);
+    const failures = page.slice(page.indexOf('id="failures"'), page.indexOf('id="summary"'));
+    expect(failures).to.contain(LINE);
+    for (const text of [junit, md, page]) expect(text).to.not.match(/deeply equal|\+0\b/);
+  });
+});
+
+describe('reporters: junit.xml for CI test views', () => {
+  async function lint(xml: string, name: string) {
+    const file = path.join(tmp, name);
+    await writeFile(file, xml);
+    return async (xpath: string) => (await xmllint(['--xpath', xpath, file])).stdout.trim();
+  }
+
+  it('a crash is counted once: the no-kernel-fault case fails with the panic, no second kernel-events failure', async () => {
+    const { results } = await fixture('bug-run');
+    const x = await lint(renderJunit(results), 'once.junit.xml');
+    const s1 = '//testsuite[@name="vnet.qemu-imx25.ssh.stage1"]';
+    expect(await x(`count(${s1}/testcase/failure)`)).to.equal('1');
+    expect(await x(`count(${s1}/testcase[@name="kernel-events"])`)).to.equal('0');
+    expect(await x(`number(${s1}/@failures)`)).to.equal('1');
+    expect(await x('count(//failure[contains(., "Kernel panic - not syncing")])')).to.equal('1');
+  });
+
+  it('class names carry board and transport: the merged reports of two boards keep every case apart', async () => {
+    const { results } = await fixture('bug-run');
+    const other = structuredClone(results);
+    other.board = { ...other.board, name: 'imx257', transport: 'serial', emulated: false };
+    const pairs = async (r: RunResults, name: string) => {
+      const x = await lint(renderJunit(r), name);
+      const n = Number(await x('count(//testcase)'));
+      const out: string[] = [];
+      for (let i = 1; i <= n; i++) out.push(await x(`concat((//testcase)[${i}]/@classname, " / ", (//testcase)[${i}]/@name)`));
+      return out;
+    };
+    const a = await pairs(results, 'board-a.junit.xml');
+    const b = await pairs(other, 'board-b.junit.xml');
+    expect(new Set([...a, ...b]).size).to.equal(a.length + b.length);
+    expect(b).to.include('vnet.imx257.serial.stage3 / mac-address: MAC address is 08:89:89:89:89:11');
+    expect(a[0]).to.match(/^vnet\.qemu-imx25\.ssh\.stage1 \/ /);
+  });
+
+  it('a failing case carries its own system-out (the stage\'s kernel lines) and an attachment line naming console.log', async () => {
+    const { results, console } = await fixture('bug-run');
+    const ci = path.join(tmp, 'ci-job');
+    const outDir = path.join(ci, 'reports', results.runId);
+    await writeReports(results, { outDir, consoleTranscript: console, ciDir: ci });
+    const x = await lint(await readFile(path.join(outDir, 'junit.xml'), 'utf8'), 'attach.junit.xml');
+    const attachment = `[[ATTACHMENT|reports/${results.runId}/console.log]]`;
+    const mac = await x('string(//testcase[starts-with(@name,"mac-address")]/system-out)');
+    expect(mac).to.contain(attachment).and.to.contain('virt_net_send_packet cnt = 3');
+    const fault = await x('string(//testcase[starts-with(@name,"no-kernel-fault")]/system-out)');
+    expect(fault).to.contain(attachment).and.to.contain('Unable to handle kernel NULL pointer dereference');
+    expect(existsSync(path.join(ci, `reports/${results.runId}/console.log`))).to.equal(true);
+    // Passing checks stay quiet.
+    expect(await x('count(//testcase[not(failure) and not(error) and @name!="build"]/system-out)')).to.equal('0');
+    const lintFile = await xmllint(['--noout', '--schema', XSD, path.join(outDir, 'junit.xml')]);
+    expect(lintFile.exitCode, lintFile.stderr).to.equal(0);
+  });
+
+  it('each check case has its own time', async () => {
+    const { results } = await fixture('bug-run');
+    const x = await lint(renderJunit(results), 'time.junit.xml');
+    expect(await x('string(//testcase[starts-with(@name,"ping-peer-no-reply")]/@time)')).to.equal('5.200');
+  });
+});
+
+describe('reporters: pages a person reads', function () {
+  this.timeout(120_000);
+
+  it('summary.md links its files on the Details line', async () => {
+    const md = renderMarkdown((await fixture('pass-run')).results);
+    for (const f of ['report.html', 'junit.xml', 'results.json', 'console.log']) expect(md).to.contain(`[${f}](${f})`);
+  });
+
+  it('report.html opens with the failures; a passing run has none; clean stages are folded', async () => {
+    const bug = await fixture('bug-run');
+    const page = renderHtml(bug.results, bug.console);
+    const failures = page.indexOf('id="failures"');
+    expect(failures).to.be.greaterThan(-1);
+    expect(failures).to.be.lessThan(page.indexOf('id="summary-table"'));
+    const section = page.slice(failures, page.indexOf('id="summary"'));
+    expect(section).to.contain('/sys/class/net/vnet0/address differs: expected 08:89:89:89:89:11, got 08:89:89:89:89:12');
+    expect(section).to.contain('Kernel panic - not syncing: Fatal exception in interrupt');
+    expect(section).to.contain('href="#console-ev-0"');
+    const stage2 = page.slice(page.indexOf('<section id="stage-2">'), page.indexOf('<section id="stage-3">'));
+    expect(stage2).to.contain('<details class="stage">');
+    const pass = await fixture('pass-run');
+    expect(renderHtml(pass.results, pass.console)).to.not.contain('id="failures"');
+  });
+
+  it('empty expected/actual cells say what they mean instead of {} / [] / a dash', async () => {
+    const { results, console } = await fixture('bug-run');
+    const r = structuredClone(results);
+    r.stages[1]!.checks.push(
+      { id: 'no-kernel-fault', title: 'no kernel fault', verdict: 'pass', expected: [], actual: [], durationMs: 1 },
+      { id: 'local-ping-counters-untouched', title: 'untouched', verdict: 'pass', expected: {}, actual: {}, durationMs: 1 },
+    );
+    const page = renderHtml(r, console);
+    expect(page).to.not.match(/<td class="val">(\{\}|\[\]|—)<\/td>/);
+    expect(page).to.contain('<td class="val">none</td><td class="val">none</td>');
+    expect(page).to.contain('<td class="val muted">not reached</td>');
+  });
+
+  it('console lines wrap: a 3000-character line stays inside the page (headless Chromium)', async () => {
+    const { results, console } = await fixture('bug-run');
+    const page = renderHtml(results, `${console}${'x'.repeat(3000)}\n`)
+      // Only this test copy measures itself: the real page runs no script.
+      .replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, '')
+      .replace('</body>', "<script>const p = document.querySelector('pre.console'); document.title = 'overflow ' + (p.scrollWidth - p.clientWidth);</script></body>");
+    const file = path.join(tmp, 'wrap.html');
+    await writeFile(file, page);
+    const { dom } = await loadInChromium(file);
+    expect(dom).to.contain('<title>overflow 0</title>');
+  });
+
+  it('reports/index.html shows the comparison run --baseline left in a run folder, next to the run', async () => {
+    const root = path.join(tmp, 'reports-d');
+    const pass = await fixture('pass-run');
+    const bug = await fixture('bug-run');
+    await writeReports(pass.results, { outDir: path.join(root, pass.results.runId), consoleTranscript: pass.console });
+    const bugDir = path.join(root, bug.results.runId);
+    await writeReports(bug.results, { outDir: bugDir, consoleTranscript: bug.console });
+    await writeFile(path.join(bugDir, 'compare.json'), JSON.stringify({ kind: 'vnet-harness-comparison', version: 1, a: { runId: pass.results.runId }, b: { runId: bug.results.runId }, regression: true }));
+    await writeFile(path.join(bugDir, 'compare.html'), '<!DOCTYPE html><title>x</title>');
+    const index = await buildRunIndex(root);
+    const row = index.slice(index.indexOf(`${bug.results.runId}/report.html`));
+    const bugRow = row.slice(0, row.indexOf('</tr>'));
+    expect(bugRow).to.contain(`<a class="bad-text" href="${bug.results.runId}/compare.html">regression</a>`);
+    expect(bugRow).to.contain(`vs <a href="${pass.results.runId}/report.html">${pass.results.runId}</a>`);
   });
 });

@@ -30,8 +30,10 @@ dl.facts dt{color:var(--muted)}dl.facts dd{margin:0;word-break:break-all}
 @media (max-width:800px){.grid2{grid-template-columns:1fr}dl.facts{grid-template-columns:max-content 1fr}}
 .event{border:1px solid #f1b8bd;border-left:4px solid var(--fail);border-radius:6px;padding:6px 10px;margin:8px 0;background:#fffafa}
 .event pre{max-height:260px}
+.failure{border-left:4px solid var(--fail);padding:2px 12px;margin:8px 0;background:#fffafa}
+.failure h3{text-transform:none;letter-spacing:0;color:var(--fg);margin:8px 0 4px}.failure ul{margin:4px 0 8px;padding-left:20px}
 details>summary{cursor:pointer;color:#0969da;margin:6px 0}
-pre.console{max-height:640px;background:#0f141a;color:#d8dee9;border-color:#0f141a;white-space:pre;word-break:normal}
+pre.console{max-height:640px;background:#0f141a;color:#d8dee9;border-color:#0f141a;white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere}
 pre.console .ev{background:#6e1b23;color:#fff;display:inline-block;min-width:100%}
 pre.console .fault{background:#4a3a10;color:#ffe7a3;display:inline-block;min-width:100%}
 svg.chart{max-width:100%;height:auto;background:#fff}
@@ -42,5 +44,6 @@ svg.chart .median-t{fill:var(--pass)}svg.chart .p95-t{fill:var(--hang)}
 svg.spark rect{fill:#0969da}svg.spark line{stroke:#c8ced6}
 .bar{display:inline-block;height:9px;background:#8fb4e3;border-radius:2px;vertical-align:middle}
 .warn{color:var(--build)}
+.bad-text{color:var(--fail);font-weight:600}.good-text{color:var(--pass)}
 footer{margin-top:36px;color:var(--muted);font-size:12px}
 `;

@@ -3,6 +3,7 @@
 // meta tag makes the browser refuse any that slipped in). Every string that
 // came from the board or the results file goes through html().
 
+import { checkFailureText } from '../results/check-text.ts';
 import type { CheckResult, RunResults, StageResult, StageVerdict } from '../results/model.ts';
 import { rttPlot, sparkBars } from './html-charts.ts';
 import { renderConsoleHtml, type LocatedEvent } from './html-console.ts';
@@ -69,12 +70,19 @@ function summaryTable(results: RunResults): string {
 <tbody>${rows.join('\n')}</tbody></table>`;
 }
 
+// An expected/actual cell: the value, or what its absence means.
+function valueCell(c: CheckResult, value: unknown): string {
+  if (value !== undefined) return `<td class="val">${html(formatValue(value))}</td>`;
+  const why = c.verdict === 'skipped' ? 'not reached' : 'not recorded';
+  return `<td class="val muted">${why}</td>`;
+}
+
 function checksTable(checks: readonly CheckResult[]): string {
   if (checks.length === 0) return '<p class="muted">No checks ran.</p>';
   const rows = checks.map((c) => {
     const bad = c.verdict === 'fail' || c.verdict === 'error';
     return `<tr${bad ? ' class="bad"' : ''}><td>${badge(c.verdict)}</td><td>${html(c.title)}<br><code class="muted">${html(c.id)}</code></td>
-<td class="val">${html(formatValue(c.expected))}</td><td class="val">${html(formatValue(c.actual))}</td><td>${html(c.message ?? '')}</td>
+${valueCell(c, c.expected)}${valueCell(c, c.actual)}<td>${html(c.message ?? '')}</td>
 <td class="num">${c.durationMs === undefined ? '' : html(formatDuration(c.durationMs))}</td></tr>`;
   });
   return `<table class="checks"><thead><tr><th>Verdict</th><th>Check</th><th>Expected</th><th>Actual</th><th>Message</th><th class="num">Time</th></tr></thead>
@@ -177,6 +185,38 @@ function stepsBlock(stage: StageResult): string {
   return `<h3>Steps</h3><table><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
+const BAD_STAGE: readonly StageVerdict[] = ['fail', 'crash', 'hang', 'build-error', 'error'];
+
+/**
+ * What went wrong, before anything else on the page: each stage that ended
+ * badly with its reason, each failed check in the words every report uses,
+ * each kernel report (linked to the console), each infrastructure error.
+ */
+function failuresSection(results: RunResults, located: readonly LocatedEvent[]): string {
+  const items: string[] = [];
+  let offset = 0;
+  for (const s of results.stages) {
+    const events = located.slice(offset, offset + s.kernelEvents.length);
+    offset += s.kernelEvents.length;
+    if (!BAD_STAGE.includes(s.verdict)) continue;
+    const at = `<a href="#stage-${s.stage}">stage ${s.stage}</a>`;
+    const checks = s.checks
+      .filter((c) => c.verdict === 'fail' || c.verdict === 'error')
+      .map((c) => `<li>${badge(c.verdict)} <code>${html(c.id)}</code> ${html(checkFailureText(c))}</li>`);
+    const reports = events.map((l) => {
+      const where = l.line === undefined ? '' : ` · <a href="#console-ev-${l.index}">console line ${l.line + 1}</a>`;
+      return `<li><strong>${html(l.event.class)}</strong>${l.event.fatal ? ' (fatal)' : ''} <span class="mono">${html(l.event.firstLine)}</span>${where}</li>`;
+    });
+    // A failed stage's reason repeats its first check: the list says it.
+    const reason = s.reason && s.verdict !== 'fail' ? `<p class="reason">${html(s.reason)}</p>` : '';
+    items.push(`<div class="failure"><h3>${at} ${badge(s.verdict)} ${html(s.title)}</h3>${reason}${
+      checks.length + reports.length > 0 ? `<ul>${[...checks, ...reports].join('\n')}</ul>` : ''
+    }</div>`);
+  }
+  for (const e of results.errors) items.push(`<div class="failure"><h3>${badge('error')} infrastructure</h3><pre class="reason">${html(e)}</pre></div>`);
+  return items.length === 0 ? '' : `<h2 id="failures">Failures</h2>\n${items.join('\n')}`;
+}
+
 function stageSection(stage: StageResult, located: readonly LocatedEvent[]): string {
   const reason = stage.reason && stage.verdict !== 'pass' ? `<p class="reason">${html(stage.reason)}</p>` : '';
   const recovered = stage.recovered ? '<p class="muted">The board was power-cycled after this stage.</p>' : '';
@@ -184,17 +224,20 @@ function stageSection(stage: StageResult, located: readonly LocatedEvent[]): str
     stage.dmesg.length === 0
       ? '<p class="muted">dmesg delta: empty.</p>'
       : `<details${stage.verdict === 'pass' ? '' : ' open'}><summary>dmesg delta (${stage.dmesg.length} line${stage.dmesg.length === 1 ? '' : 's'})</summary><pre>${html(stage.dmesg.join('\n'))}</pre></details>`;
-  return `<section id="stage-${stage.stage}">
-<h2>Stage ${stage.stage}: ${html(stage.title)} ${badge(stage.verdict)}</h2>
-<p class="muted">started ${html(stage.startedAt)} · ${html(formatDuration(stage.durationMs))}</p>
-${reason}${recovered}
-<h3>Checks</h3>${checksBlock(stage)}
+  const body = `<h3>Checks</h3>${checksBlock(stage)}
 ${eventsBlock(located)}
 ${buildBlock(stage)}
 <div>${countersBlock(stage)}</div>
 ${pingBlock(stage)}
 ${stepsBlock(stage)}
-<h3>Kernel log</h3>${dmesg}
+<h3>Kernel log</h3>${dmesg}`;
+  // A stage that passed cleanly is folded: the page leads with what went wrong.
+  const clean = stage.verdict === 'pass' && stage.kernelEvents.length === 0;
+  return `<section id="stage-${stage.stage}">
+<h2>Stage ${stage.stage}: ${html(stage.title)} ${badge(stage.verdict)}</h2>
+<p class="muted">started ${html(stage.startedAt)} · ${html(formatDuration(stage.durationMs))}</p>
+${reason}${recovered}
+${clean ? `<details class="stage"><summary>details of the stage (${stage.checks.length} checks passed)</summary>\n${body}\n</details>` : body}
 </section>`;
 }
 
@@ -208,10 +251,7 @@ export function renderHtml(results: RunResults, consoleTranscript = ''): string 
     offset += s.kernelEvents.length;
     return stageSection(s, located);
   });
-  const errors =
-    results.errors.length === 0
-      ? ''
-      : `<h2>Infrastructure errors</h2>${results.errors.map((e) => `<pre class="reason">${html(e)}</pre>`).join('')}`;
+  const failures = failuresSection(results, consoleHtml.located);
   const found = consoleHtml.located.filter((l) => l.line !== undefined).length;
   const consoleSection =
     consoleTranscript === ''
@@ -223,9 +263,9 @@ export function renderHtml(results: RunResults, consoleTranscript = ''): string 
 <h1>vnet-harness run ${html(results.runId)} ${badge(verdict, true)}</h1>
 ${facts(results)}
 </header>
+${failures}
 <h2 id="summary">Summary</h2>
 ${summaryTable(results)}
-${errors}
 ${sections.join('\n')}
 ${consoleSection}
 <footer>Generated by vnet-harness ${html(results.harnessVersion)} from results.json (schema ${html(String(results.schema))}).</footer>`;

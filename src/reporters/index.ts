@@ -22,6 +22,8 @@ export interface WriteReportsOptions {
   consoleTranscript?: string;
   /** The reports folder: when given, `latest` and `index.html` there are updated. */
   reportsRoot?: string;
+  /** The directory CI resolves junit.xml's attachment paths against (default: the current directory). */
+  ciDir?: string;
 }
 
 export interface ReporterFailure {
@@ -43,6 +45,13 @@ interface Reporter {
   render: () => string | Promise<string>;
 }
 
+// A path CI can open: relative to where the CI job runs when the file is below
+// it (GitLab accepts only those), absolute otherwise.
+function attachmentPath(file: string, ciDir: string): string {
+  const relative = path.relative(path.resolve(ciDir), file);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
@@ -55,10 +64,11 @@ export async function writeReports(results: RunResults, options: WriteReportsOpt
   const model: RunResults = { ...results, consoleLog: 'console.log' };
   const out: WriteReportsResult = { files: [], errors: [] };
   await mkdir(outDir, { recursive: true });
+  const consoleLogPath = attachmentPath(path.join(outDir, 'console.log'), options.ciDir ?? process.cwd());
 
   const reporters: Reporter[] = [
     { name: 'json', file: 'results.json', render: () => renderJson(model) },
-    { name: 'junit', file: 'junit.xml', render: () => renderJunit(model) },
+    { name: 'junit', file: 'junit.xml', render: () => renderJunit(model, { consoleLogPath }) },
     { name: 'html', file: 'report.html', render: () => renderHtml(model, transcript) },
     { name: 'markdown', file: 'summary.md', render: () => renderMarkdown(model) },
     { name: 'console', file: 'console.log', render: () => renderConsole(options.consoleTranscript) },

@@ -1,13 +1,29 @@
 // junit.xml for CI systems (Jenkins, GitLab): one <testsuite> per stage, one
-// <testcase> per check, plus a `build` case when the stage was built and a
-// `kernel-events` case per stage that fails when the console showed a fault
-// (as LAVA does: a kernel event is a result of its own, not a footnote).
+// <testcase> per check, plus a `build` case when the stage was built. Kernel
+// faults are a result of their own (as LAVA does), counted once: the stage's
+// `no-kernel-fault` check carries them, or a `kernel-events` case when the
+// stage has no such check. A failing case carries its own <system-out> (the
+// stage's kernel lines) and an [[ATTACHMENT|…]] line naming console.log,
+// which Jenkins and GitLab show as a link.
 // Follows the de-facto Jenkins xUnit junit-10.xsd; see
 // test/fixtures/reports/junit-10.xsd, which the tests validate against.
 
+import { checkFailureText } from '../results/check-text.ts';
 import type { CheckResult, KernelEvent, RunResults, StageResult } from '../results/model.ts';
-import { buildWarnings, stageClassName } from './summary.ts';
+import { buildWarnings, runClassName, stageClassName } from './summary.ts';
 import { formatValue, seconds, truncate, xmlAttr, xmlText } from './text.ts';
+
+export interface JunitOptions {
+  /**
+   * console.log as CI should open it: relative to the directory the CI job runs
+   * in (GitLab resolves attachments against the project directory, Jenkins
+   * against the workspace) or absolute. Default: the results' `consoleLog`.
+   */
+  consoleLogPath?: string;
+}
+
+/** The id of the check that carries a stage's kernel faults in JUnit. */
+const FAULT_CHECK = 'no-kernel-fault';
 
 type Outcome =
   | { kind: 'pass' }
@@ -37,21 +53,32 @@ function checkBody(check: CheckResult): string {
   return lines.join('\n');
 }
 
-function checkMessage(check: CheckResult): string {
-  const parts: string[] = [];
-  if (check.message) parts.push(check.message);
-  if ('expected' in check || 'actual' in check) {
-    parts.push(`expected ${formatValue(check.expected)}, got ${formatValue(check.actual)}`);
-  }
-  return oneLine(parts.join(': ') || `${check.id} ${check.verdict}`);
+function eventsBody(events: readonly KernelEvent[]): string {
+  return events.map((e) => `[${e.class}${e.fatal ? ', fatal' : ''}] ${e.firstLine}\n${e.text}`).join('\n\n');
 }
 
-function checkCase(stage: StageResult, check: CheckResult): Case {
+function eventsMessage(events: readonly KernelEvent[]): string {
+  return `${events.length} kernel event${events.length === 1 ? '' : 's'}: ${events.map((e) => `${e.class}: ${e.firstLine}`).join('; ')}`;
+}
+
+// What a failing case shows beside its failure: the stage's kernel reports and
+// kernel log, and the console transcript as an attachment.
+function failureOut(stage: StageResult, attachment: string | undefined): string {
+  const lines = [`stage ${stage.stage} ${stage.verdict}${stage.reason ? `: ${stage.reason}` : ''}`];
+  if (stage.kernelEvents.length > 0) lines.push('', 'kernel reports on the console:', eventsBody(stage.kernelEvents));
+  lines.push('', stage.dmesg.length === 0 ? 'kernel log during the stage: empty' : `kernel log during the stage (${stage.dmesg.length} lines):`, ...stage.dmesg);
+  if (attachment) lines.push('', `[[ATTACHMENT|${attachment}]]`);
+  return lines.join('\n');
+}
+
+function checkCase(results: RunResults, stage: StageResult, check: CheckResult, attachment: string | undefined): Case {
   const base = {
     name: check.title && check.title !== check.id ? `${check.id}: ${check.title}` : check.id,
-    classname: stageClassName(stage.stage),
+    classname: stageClassName(results.board, stage.stage),
     timeMs: check.durationMs,
   };
+  const events = stage.kernelEvents;
+  const carriesEvents = check.id === FAULT_CHECK && events.length > 0;
   switch (check.verdict) {
     case 'pass':
       return { ...base, outcome: { kind: 'pass' } };
@@ -63,15 +90,16 @@ function checkCase(stage: StageResult, check: CheckResult): Case {
         ...base,
         outcome: {
           kind: check.verdict === 'fail' ? 'failure' : 'error',
-          type: check.verdict === 'fail' ? 'assertion' : 'error',
-          message: checkMessage(check),
-          body: checkBody(check),
+          type: carriesEvents ? (events[0] as KernelEvent).class : check.verdict === 'fail' ? 'assertion' : 'error',
+          message: oneLine(checkFailureText(check)),
+          body: carriesEvents ? `${checkBody(check)}\n\n${eventsBody(events)}` : checkBody(check),
         },
+        out: failureOut(stage, attachment),
       };
   }
 }
 
-function buildCase(stage: StageResult): Case | undefined {
+function buildCase(results: RunResults, stage: StageResult): Case | undefined {
   const build = stage.build;
   if (!build) return undefined;
   const warnings = buildWarnings(stage);
@@ -82,7 +110,7 @@ function buildCase(stage: StageResult): Case | undefined {
     `compiled: ${build.compiled}`,
     ...warnings.map((w) => `warning: ${w.file}:${w.line}:${w.column}: ${w.message}${w.option ? ` [${w.option}]` : ''}`),
   ].join('\n');
-  const base = { name: 'build', classname: stageClassName(stage.stage), timeMs: build.durationMs, out };
+  const base = { name: 'build', classname: stageClassName(results.board, stage.stage), timeMs: build.durationMs, out };
   if (build.ok) return { ...base, outcome: { kind: 'pass' } };
   const errors = build.diagnostics.filter((d) => d.severity === 'error');
   const first = errors[0];
@@ -101,8 +129,11 @@ function buildCase(stage: StageResult): Case | undefined {
   };
 }
 
-function eventsCase(stage: StageResult): Case {
-  const base = { name: 'kernel-events', classname: stageClassName(stage.stage) };
+// Only for a stage without a no-kernel-fault check (results of older suites):
+// otherwise that check carries the events and a fault is counted once.
+function eventsCase(results: RunResults, stage: StageResult, attachment: string | undefined): Case | undefined {
+  if (stage.checks.some((c) => c.id === FAULT_CHECK)) return undefined;
+  const base = { name: 'kernel-events', classname: stageClassName(results.board, stage.stage) };
   const events = stage.kernelEvents;
   if (events.length === 0) {
     return stage.verdict === 'skipped'
@@ -112,21 +143,15 @@ function eventsCase(stage: StageResult): Case {
   const first = events[0] as KernelEvent;
   return {
     ...base,
-    outcome: {
-      kind: 'failure',
-      type: first.class,
-      message: oneLine(
-        `${events.length} kernel event${events.length === 1 ? '' : 's'}: ${events.map((e) => `${e.class}: ${e.firstLine}`).join('; ')}`,
-      ),
-      body: events.map((e) => `[${e.class}${e.fatal ? ', fatal' : ''}] ${e.firstLine}\n${e.text}`).join('\n\n'),
-    },
+    outcome: { kind: 'failure', type: first.class, message: oneLine(eventsMessage(events)), body: eventsBody(events) },
+    out: failureOut(stage, attachment),
   };
 }
 
 // A stage can end badly with nothing else to show for it (a hang, an
 // infrastructure error before any check ran): CI must still see it fail.
-function verdictCase(stage: StageResult, cases: readonly Case[]): Case | undefined {
-  const base = { name: 'stage', classname: stageClassName(stage.stage), timeMs: stage.durationMs };
+function verdictCase(results: RunResults, stage: StageResult, cases: readonly Case[], attachment: string | undefined): Case | undefined {
+  const base = { name: 'stage', classname: stageClassName(results.board, stage.stage), timeMs: stage.durationMs };
   if (stage.verdict === 'skipped') {
     return cases.length === 0 ? { ...base, outcome: { kind: 'skipped', message: oneLine(stage.reason ?? 'skipped') } } : undefined;
   }
@@ -141,6 +166,7 @@ function verdictCase(stage: StageResult, cases: readonly Case[]): Case | undefin
       message,
       body: message,
     },
+    out: failureOut(stage, attachment),
   };
 }
 
@@ -193,13 +219,14 @@ function tally(cases: readonly Case[]) {
   };
 }
 
-function stageSuite(results: RunResults, stage: StageResult, index: number): Suite {
+function stageSuite(results: RunResults, stage: StageResult, index: number, attachment: string | undefined): Suite {
   const cases: Case[] = [];
-  const build = buildCase(stage);
+  const build = buildCase(results, stage);
   if (build) cases.push(build);
-  cases.push(...stage.checks.map((c) => checkCase(stage, c)));
-  cases.push(eventsCase(stage));
-  const fallback = verdictCase(stage, cases);
+  cases.push(...stage.checks.map((c) => checkCase(results, stage, c, attachment)));
+  const events = eventsCase(results, stage, attachment);
+  if (events) cases.push(events);
+  const fallback = verdictCase(results, stage, cases, attachment);
   if (fallback) cases.push(fallback);
   const properties: [string, string][] = [
     ['title', stage.title],
@@ -211,7 +238,7 @@ function stageSuite(results: RunResults, stage: StageResult, index: number): Sui
   const err = stage.kernelEvents.map((e) => `[${e.class}] ${e.text}`).join('\n\n');
   return {
     attrs: {
-      name: stageClassName(stage.stage),
+      name: stageClassName(results.board, stage.stage),
       id: String(index),
       package: 'vnet',
       hostname: results.board.name,
@@ -245,7 +272,7 @@ function runSuite(results: RunResults, index: number): Suite | undefined {
   if (results.errors.length === 0) return undefined;
   return {
     attrs: {
-      name: 'vnet.run',
+      name: runClassName(results.board),
       id: String(index),
       package: 'vnet',
       hostname: results.board.name,
@@ -255,7 +282,7 @@ function runSuite(results: RunResults, index: number): Suite | undefined {
     properties: runProperties(results),
     cases: results.errors.map((e, i) => ({
       name: `infrastructure-${i + 1}`,
-      classname: 'vnet.run',
+      classname: runClassName(results.board),
       outcome: { kind: 'error', type: 'infrastructure', message: oneLine(e), body: e },
     })),
   };
@@ -285,8 +312,9 @@ function renderSuite(s: Suite): string {
 }
 
 /** Renders junit.xml: valid XML 1.0 whatever the board printed. */
-export function renderJunit(results: RunResults): string {
-  const suites = results.stages.map((s, i) => stageSuite(results, s, i));
+export function renderJunit(results: RunResults, options: JunitOptions = {}): string {
+  const attachment = options.consoleLogPath ?? results.consoleLog;
+  const suites = results.stages.map((s, i) => stageSuite(results, s, i, attachment));
   const run = runSuite(results, suites.length);
   if (run) suites.push(run);
   const all = suites.flatMap((s) => s.cases);

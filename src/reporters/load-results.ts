@@ -1,6 +1,7 @@
 // Reads a results.json back into the model, for the run index and compare.
 // A file that is not what this harness writes gets an error naming the file
 // and what is wrong (bad JSON with line:col, other schema version, which field).
+// Files of an older schema this harness still reads are upgraded in memory.
 
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -19,9 +20,12 @@ const diagnostic = z.looseObject({
 const stageVerdict = z.enum(['pass', 'fail', 'crash', 'hang', 'build-error', 'error', 'skipped']);
 const eventClass = z.enum(['oops', 'panic', 'bug', 'warning', 'soft-lockup', 'hung-task', 'rcu-stall', 'kasan', 'kmemleak', 'ubsan', 'hang']);
 
-/** The zod schema of results.json (schema 1); unknown extra keys are kept. */
+/** The oldest schema this harness still reads (see upgrade()). */
+export const OLDEST_READABLE_SCHEMA = 1;
+
+/** The zod schema of results.json (schemas 1 and 2 have the same shape); unknown extra keys are kept. */
 export const runResultsSchema = z.looseObject({
-  schema: z.literal(RESULTS_SCHEMA),
+  schema: z.union([z.literal(OLDEST_READABLE_SCHEMA), z.literal(RESULTS_SCHEMA)]),
   runId: z.string().min(1),
   startedAt: z.string(),
   durationMs: num,
@@ -110,8 +114,29 @@ export const runResultsSchema = z.looseObject({
 });
 
 // Compile-time guard: the schema above must produce the model's type.
-const _sameShape = (x: z.infer<typeof runResultsSchema>): RunResults => x;
+const _sameShape = (x: z.infer<typeof runResultsSchema>): RunResults => ({ ...x, schema: RESULTS_SCHEMA });
 void _sameShape;
+
+// Schema 1 kept chai's sentence in a failed check's message
+// ("MAC set by the driver: expected '…12' to deeply equal '…11'", which calls
+// the observed value "expected"), and `holds` added "(expected X, got Y)":
+// both are cut back to the check's statement, which the reports complete
+// from the recorded values.
+const CHAI_SENTENCE = /^([\s\S]*?): expected [\s\S]* to (?:deeply )?(?:equal|be) [\s\S]*$/;
+const HOLDS_VALUES = /^([\s\S]*?) \(expected [\s\S]*, got [\s\S]*\)$/;
+
+/** Brings a file of an older readable schema to the current model. */
+function upgrade(data: z.infer<typeof runResultsSchema>): RunResults {
+  if (data.schema === RESULTS_SCHEMA) return data as RunResults;
+  for (const stage of data.stages) {
+    for (const check of stage.checks) {
+      if (check.verdict !== 'fail' || check.message === undefined) continue;
+      const statement = CHAI_SENTENCE.exec(check.message)?.[1] ?? check.message;
+      check.message = HOLDS_VALUES.exec(statement)?.[1] ?? statement;
+    }
+  }
+  return { ...data, schema: RESULTS_SCHEMA } as RunResults;
+}
 
 function lineCol(text: string, position: number): string {
   const before = text.slice(0, position);
@@ -141,9 +166,9 @@ export function parseResults(text: string, file: string): RunResults {
     throw new HarnessError(`${file}: not a results file: expected a JSON object at the top level`);
   }
   const schema = (data as Record<string, unknown>).schema;
-  if (schema !== RESULTS_SCHEMA) {
+  if (typeof schema !== 'number' || !Number.isInteger(schema) || schema < OLDEST_READABLE_SCHEMA || schema > RESULTS_SCHEMA) {
     throw new HarnessError(
-      `${file}: results schema ${JSON.stringify(schema) ?? 'missing'}; this harness reads schema ${RESULTS_SCHEMA}` +
+      `${file}: results schema ${JSON.stringify(schema) ?? 'missing'}; this harness reads schemas ${OLDEST_READABLE_SCHEMA} to ${RESULTS_SCHEMA}` +
         (typeof schema === 'number' && schema > RESULTS_SCHEMA ? ' (written by a newer harness: update it)' : ''),
     );
   }
@@ -151,9 +176,9 @@ export function parseResults(text: string, file: string): RunResults {
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 8).map((i) => `${issuePath(i.path)}: ${i.message}`);
     const more = parsed.error.issues.length > 8 ? [`… and ${parsed.error.issues.length - 8} more`] : [];
-    throw new HarnessError(`${file}: not a valid results file (schema ${RESULTS_SCHEMA}):\n  ${[...issues, ...more].join('\n  ')}`);
+    throw new HarnessError(`${file}: not a valid results file (schema ${String(schema)}):\n  ${[...issues, ...more].join('\n  ')}`);
   }
-  return parsed.data as RunResults;
+  return upgrade(parsed.data);
 }
 
 /** Reads and validates a results.json file. Throws HarnessError naming the file. */

@@ -2,7 +2,7 @@
 // purpose (about 12 lines for a passing run): the table, then only what went
 // wrong. Board text is escaped: GitHub and GitLab render inline HTML.
 
-import type { RunResults, StageVerdict } from '../results/model.ts';
+import type { CheckResult, RunResults, StageVerdict } from '../results/model.ts';
 import { buildWarnings, countChecks } from './summary.ts';
 import { cleanText, formatDuration, formatValue, truncate } from './text.ts';
 
@@ -69,11 +69,7 @@ export function renderMarkdown(results: RunResults): string {
   const failed = results.stages.flatMap((s) =>
     s.checks
       .filter((c) => c.verdict === 'fail' || c.verdict === 'error')
-      .map((c) => {
-        const values = 'expected' in c || 'actual' in c ? `: expected ${mdCode(formatValue(c.expected))}, got ${mdCode(formatValue(c.actual))}` : '';
-        const msg = c.message ? ` — ${mdText(c.message, 200)}` : '';
-        return `- **stage ${s.stage} · ${mdText(c.id)}** ${mdText(c.title, 80)}${c.verdict === 'error' ? ' (error)' : ''}${values}${msg}`;
-      }),
+      .map((c) => `- **stage ${s.stage} · ${mdText(c.id)}** ${mdText(c.title, 80)}${c.verdict === 'error' ? ' (error)' : ''} — ${failureMd(c)}`),
   );
   if (failed.length > 0) lines.push('', '### Failed checks', '', ...bounded(failed));
 
@@ -98,6 +94,16 @@ export function renderMarkdown(results: RunResults): string {
   if (results.errors.length > 0) {
     lines.push('', '### Infrastructure errors', '', ...bounded(results.errors.map((e) => `- ${mdText(e, 400)}`)));
   }
-  lines.push('', '<sub>Details: report.html · junit.xml · results.json · console.log</sub>', '');
+  const files = ['report.html', 'junit.xml', 'results.json', 'console.log'].map((f) => `[${f}](${f})`);
+  lines.push('', `<sub>Details: ${files.join(' · ')}</sub>`, '');
   return lines.join('\n');
+}
+
+// A failed check as every report words it ("<statement>: expected X, got Y",
+// see checkFailureText), with the values in code spans.
+function failureMd(c: CheckResult): string {
+  const hasValues = c.verdict === 'fail' && (c.expected !== undefined || c.actual !== undefined);
+  const values = hasValues ? `expected ${mdCode(formatValue(c.expected))}, got ${mdCode(formatValue(c.actual))}` : '';
+  const message = c.message ? mdText(c.message, 200) : '';
+  return [message, values].filter((p) => p !== '').join(': ') || mdText(`${c.id} ${c.verdict}`);
 }

@@ -1,17 +1,52 @@
 // reports/index.html: every run under the reports folder with its verdict,
-// newest first, read from each run's results.json. A run whose results cannot
-// be read is listed as such with the reason; it never breaks the page.
+// newest first, read from each run's results.json, and beside each run the
+// comparison `run --baseline` wrote into its folder (compare.json/.html/.md).
+// A run whose results cannot be read is listed as such with the reason; it
+// never breaks the page.
 
-import { readdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResults } from '../results/model.ts';
 import { badge, page } from './html.ts';
 import { loadResults } from './load-results.ts';
 import { formatDuration, html } from './text.ts';
 
+/** The comparison of a run with its baseline, as `run --baseline` left it in the run's folder. */
+export interface RunComparison {
+  /** The page to open, relative to the run's folder: compare.html, else compare.md, else compare.json. */
+  file: string;
+  /** From compare.json, when it could be read. */
+  regression?: boolean;
+  baselineRunId?: string;
+  /** The baseline's report.html relative to the reports folder, when it is there (run --out puts it in baseline/). */
+  baselineReport?: string;
+  /** Why compare.json could not be read, when it could not. */
+  problem?: string;
+}
+
 export type IndexEntry =
-  | { dir: string; ok: true; results: RunResults; sortKey: number }
+  | { dir: string; ok: true; results: RunResults; sortKey: number; comparison?: RunComparison }
   | { dir: string; ok: false; problem: string; sortKey: number };
+
+const COMPARE_PAGES = ['compare.html', 'compare.md', 'compare.json'];
+
+// Reads only what the index shows from compare.json; the rest of its format is compare's business.
+async function readComparison(dir: string): Promise<RunComparison | undefined> {
+  const file = COMPARE_PAGES.find((f) => existsSync(path.join(dir, f)));
+  if (!file) return undefined;
+  if (!existsSync(path.join(dir, 'compare.json'))) return { file };
+  try {
+    const data = JSON.parse(await readFile(path.join(dir, 'compare.json'), 'utf8')) as { regression?: unknown; a?: { runId?: unknown } };
+    return {
+      file,
+      ...(typeof data.regression === 'boolean' ? { regression: data.regression } : {}),
+      ...(typeof data.a?.runId === 'string' ? { baselineRunId: data.a.runId } : {}),
+    };
+  } catch (error) {
+    return { file, problem: `compare.json: ${error instanceof Error ? error.message : String(error)}` };
+  }
+}
 
 /** Reads every run folder directly under `reportsRoot` (symlinks such as `latest` are skipped). */
 export async function scanRuns(reportsRoot: string): Promise<IndexEntry[]> {
@@ -24,11 +59,20 @@ export async function scanRuns(reportsRoot: string): Promise<IndexEntry[]> {
     try {
       const results = await loadResults(path.join(dir, 'results.json'));
       const started = Date.parse(results.startedAt);
-      runs.push({ dir: entry.name, ok: true, results, sortKey: Number.isNaN(started) ? mtime : started });
+      const comparison = await readComparison(dir);
+      runs.push({ dir: entry.name, ok: true, results, sortKey: Number.isNaN(started) ? mtime : started, ...(comparison ? { comparison } : {}) });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       runs.push({ dir: entry.name, ok: false, problem: message.replace(`${dir}${path.sep}`, ''), sortKey: mtime });
     }
+  }
+  // The baseline's report: a run of this folder, or the baseline/ folder `run --out` made.
+  for (const run of runs) {
+    const c = run.ok ? run.comparison : undefined;
+    if (!c?.baselineRunId) continue;
+    const sibling = runs.find((r) => r.ok && r.results.runId === c.baselineRunId);
+    if (sibling) c.baselineReport = `${sibling.dir}/report.html`;
+    else if (existsSync(path.join(reportsRoot, run.dir, 'baseline', 'report.html'))) c.baselineReport = `${run.dir}/baseline/report.html`;
   }
   return runs.sort((a, b) => b.sortKey - a.sortKey || b.dir.localeCompare(a.dir));
 }
@@ -40,26 +84,38 @@ function readableTime(iso: string): string {
 }
 
 function href(...parts: string[]): string {
-  return html(parts.map(encodeURIComponent).join('/'));
+  return html(parts.flatMap((p) => p.split('/')).map(encodeURIComponent).join('/'));
+}
+
+// The comparison cell of a run: its verdict, linked to the page, and the baseline it was compared with.
+function comparisonCell(dir: string, c: RunComparison | undefined): string {
+  if (!c) return '<td class="muted">—</td>';
+  const verdict = c.regression === undefined ? 'comparison' : c.regression ? 'regression' : 'no regression';
+  const cls = c.regression === undefined ? '' : c.regression ? ' class="bad-text"' : ' class="good-text"';
+  const base = c.baselineRunId
+    ? ` vs ${c.baselineReport ? `<a href="${href(c.baselineReport)}">${html(c.baselineRunId)}</a>` : html(c.baselineRunId)}`
+    : '';
+  const problem = c.problem ? ` <span class="muted">(${html(c.problem)})</span>` : '';
+  return `<td><a${cls} href="${href(dir, c.file)}">${html(verdict)}</a>${base}${problem}</td>`;
 }
 
 /** Renders the index page from scanned runs and the comparison files found beside them. */
 export function renderRunIndex(runs: readonly IndexEntry[], comparisons: readonly string[] = []): string {
   const rows = runs.map((r) => {
     if (!r.ok) {
-      return `<tr class="bad"><td class="mono">${html(r.dir)}</td><td colspan="6"><strong>unreadable:</strong> ${html(r.problem)}</td></tr>`;
+      return `<tr class="bad"><td class="mono">${html(r.dir)}</td><td colspan="7"><strong>unreadable:</strong> ${html(r.problem)}</td></tr>`;
     }
     const x = r.results;
     const stages = x.stages.map((s) => `<span class="nowrap" title="stage ${s.stage}: ${html(s.verdict)}">${s.stage}&nbsp;${badge(s.verdict)}</span>`).join(' ');
     const rev = x.driver.gitRevision ? `${x.driver.gitRevision.slice(0, 12)}${x.driver.gitDirty ? ' (dirty)' : ''}` : x.driver.contentHash.slice(0, 12);
     return `<tr${x.verdict === 'pass' ? '' : ' class="bad"'}><td class="nowrap"><a href="${href(r.dir, 'report.html')}">${html(x.runId)}</a></td>
 <td class="nowrap">${html(readableTime(x.startedAt))}</td><td>${badge(x.verdict)}</td><td>${stages}</td><td class="nowrap">${html(x.board.name)}</td><td class="mono">${html(rev)}</td>
-<td class="num">${html(formatDuration(x.durationMs))}</td></tr>`;
+<td class="num">${html(formatDuration(x.durationMs))}</td>${comparisonCell(r.dir, r.comparison)}</tr>`;
   });
   const table =
     runs.length === 0
       ? '<p class="muted">No runs yet.</p>'
-      : `<table id="runs"><thead><tr><th>Run</th><th>Started</th><th>Verdict</th><th>Stages</th><th>Board</th><th>Driver</th><th class="num">Duration</th></tr></thead>
+      : `<table id="runs"><thead><tr><th>Run</th><th>Started</th><th>Verdict</th><th>Stages</th><th>Board</th><th>Driver</th><th class="num">Duration</th><th>Comparison</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>`;
   const compare =
     comparisons.length === 0

@@ -1,7 +1,7 @@
 // Facts every report derives from a stage the same way, so that JUnit, HTML
 // and Markdown never disagree about what "3 passed, 1 failed" means.
 
-import type { CheckResult, StageResult, StageVerdict } from '../results/model.ts';
+import type { BoardInfo, CheckResult, StageResult, StageVerdict } from '../results/model.ts';
 
 export interface CheckCounts {
   passed: number;
@@ -23,9 +23,24 @@ export function countChecks(checks: readonly CheckResult[]): CheckCounts {
   return counts;
 }
 
-/** The JUnit suite name and test class of a stage, e.g. "vnet.stage3". */
-export function stageClassName(stage: number): string {
-  return `vnet.stage${stage}`;
+// A board name or transport as one package level of a class name: CI views
+// split class names at dots.
+function segment(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]+/g, '_') || '_';
+}
+
+/**
+ * The JUnit suite name and test class of a stage, e.g. "vnet.imx257.ssh.stage3":
+ * board and transport included, so the merged reports of several boards keep
+ * every case (GitLab keeps one test per class name and name).
+ */
+export function stageClassName(board: Pick<BoardInfo, 'name' | 'transport'>, stage: number): string {
+  return `vnet.${segment(board.name)}.${segment(board.transport)}.stage${stage}`;
+}
+
+/** The JUnit class of the run's infrastructure errors, e.g. "vnet.imx257.ssh.run". */
+export function runClassName(board: Pick<BoardInfo, 'name' | 'transport'>): string {
+  return `vnet.${segment(board.name)}.${segment(board.transport)}.run`;
 }
 
 /** Whether a stage verdict means the driver (or the run) did not do what it should. */

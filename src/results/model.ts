@@ -1,8 +1,12 @@
 // The one results model. Stage suites produce it; results.json is it, and every
 // other report (JUnit, HTML, Markdown, comparison) is a view of it. Bump
-// RESULTS_SCHEMA on any incompatible change and document it in the README.
+// RESULTS_SCHEMA on any incompatible change, document it in reports/README.md
+// and teach src/reporters/load-results.ts to read the older files.
+//
+// Schema 2: a check's `message` is the check's own statement (the reports
+// add ": expected X, got Y"), and its `durationMs` is the board time it judged.
 
-export const RESULTS_SCHEMA = 1;
+export const RESULTS_SCHEMA = 2;
 
 /** Verdict of a whole stage. */
 export type StageVerdict = 'pass' | 'fail' | 'crash' | 'hang' | 'build-error' | 'error' | 'skipped';
@@ -73,7 +77,13 @@ export interface CheckResult {
   verdict: CheckVerdict;
   expected?: unknown;
   actual?: unknown;
+  /**
+   * Failed: what the check holds the driver to ("MAC set by the driver"); every
+   * report reads it as "<message>: expected X, got Y" (src/results/check-text.ts).
+   * Error or skipped: why.
+   */
   message?: string;
+  /** Milliseconds of the board steps whose observations the check judged (the whole stage for kernel faults). */
   durationMs?: number;
 }
 
@@ -157,6 +167,14 @@ export interface RunResults {
   stages: StageResult[];
   /** Infrastructure errors that ended the run early, if any. */
   errors: string[];
+  /**
+   * Set when a signal (SIGINT, SIGTERM, SIGHUP) stopped the run: everything
+   * here is what was gathered until then; the stage in progress and the ones
+   * after it are `error` ("interrupted"). Absent for a run that ended by itself.
+   */
+  incomplete?: { signal: string; afterMs: number };
+  /** What limits the verdict without changing it (e.g. no console capture: faults seen through dmesg only). */
+  warnings?: string[];
   /** Console transcript file, relative to the results file. */
   consoleLog?: string;
 }
