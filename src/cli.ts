@@ -79,6 +79,7 @@ function program(setCode: (code: number) => void): Command {
     .option('-o, --out <dir>', 'run directory (default reports/<run-id>)')
     .option('--rev <git-rev>', 'test the driver tree as it was at this git revision')
     .option('--baseline <git-rev>', 'also run this revision and compare the two runs')
+    .option('--perf-gate', 'with --baseline: a timing slowdown fails also on an emulated board (there it is only reported by default)')
     .action(async (opts: RunCliOptions) => {
       const { runCommand } = await import('./commands/run.ts');
       setCode(await runCommand(opts));
@@ -103,10 +104,11 @@ function program(setCode: (code: number) => void): Command {
     .argument('<runA>')
     .argument('<runB>')
     .addOption(new Option('-f, --format <fmt>', 'report format').choices(['markdown', 'html', 'json']).default('markdown'))
-    .option('-o, --out <file>', 'where to write the report')
-    .action(async (a: string, b: string, opts: { format: 'markdown' | 'html' | 'json'; out?: string }) => {
+    .option('-o, --out <file>', 'where to write the report (default: compare-<idA>-vs-<idB>.<ext> beside run B\'s folder; - for stdout)')
+    .option('--perf-gate', 'a timing slowdown fails also on an emulated board (there it is only reported by default)')
+    .action(async (a: string, b: string, opts: { format: 'markdown' | 'html' | 'json'; out?: string; perfGate?: boolean }) => {
       const { compareCommand } = await import('./compare/command.ts');
-      setCode(await compareCommand({ a, b, format: opts.format, out: opts.out, reportsRoot: join(PROJECT_ROOT, 'reports') }));
+      setCode(await compareCommand({ a, b, format: opts.format, out: opts.out, perfGate: opts.perfGate === true, reportsRoot: join(PROJECT_ROOT, 'reports') }));
     });
 
   cli
@@ -131,6 +133,7 @@ export interface RunCliOptions {
   out?: string;
   rev?: string;
   baseline?: string;
+  perfGate?: boolean;
 }
 
 /** Runs the CLI with argv (as process.argv) and returns the exit code. */

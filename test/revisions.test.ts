@@ -162,7 +162,9 @@ describe('run --rev / --baseline: driver revisions from a temporary worktree (em
     expect(rows, md).to.have.length(1);
     expect(rows[0]).to.match(/^\| 3 \| `mac-address` \| pass \| fail \| ❌ new failure \| `08:89:89:89:89:11` \| `08:89:89:89:89:12` \|$/);
     expect(md).to.contain('- stage 3 mac-address: new failure');
-    expect(r.stdout).to.contain(md.trim());
+    // The terminal gets the plain-text view of the same comparison.
+    expect(r.stdout).to.contain('vnet-harness compare: REGRESSION');
+    expect(r.stdout).to.match(/stage 3 mac-address: new failure: .*expected 08:89:89:89:89:11, got 08:89:89:89:89:12/);
     const json = JSON.parse(await readFile(path.join(out, 'compare.json'), 'utf8')) as Comparison;
     expect(json.regression).to.equal(true);
     expect(json.checks.filter((c) => c.change === 'new-failure').map((c) => `${c.stage}:${c.id}`)).to.deep.equal(['3:mac-address']);

@@ -11,6 +11,8 @@ import { compareRuns } from '../compare/compare.ts';
 import { renderComparisonHtml } from '../compare/render-html.ts';
 import { renderComparisonJson } from '../compare/render-json.ts';
 import { renderComparisonMarkdown } from '../compare/render-markdown.ts';
+import { renderComparisonText } from '../compare/render-text.ts';
+import { recordRunFolder } from '../compare/resolve.ts';
 import { loadBoard, type BoardConfig } from '../config/board.ts';
 import { ExitCode } from '../errors.ts';
 import { writeReports } from '../reporters/index.ts';
@@ -62,12 +64,11 @@ export async function runCommand(options: RunCliOptions): Promise<number> {
   progress.phase(`change: ${options.rev !== undefined ? `revision ${options.rev}` : `working tree ${modulesDir}`}`);
   const b = await runOnce({ ...common, ...(options.rev !== undefined ? { rev: options.rev } : {}), ...(outDir ? { outDir } : {}) });
 
-  const comparison = compareRuns(a.results, b.results);
-  const markdown = renderComparisonMarkdown(comparison);
-  await writeFileAtomic(join(b.outDir, 'compare.md'), markdown);
+  const comparison = compareRuns(a.results, b.results, { perfGate: options.perfGate === true });
+  await writeFileAtomic(join(b.outDir, 'compare.md'), renderComparisonMarkdown(comparison));
   await writeFileAtomic(join(b.outDir, 'compare.html'), renderComparisonHtml(comparison));
   await writeFileAtomic(join(b.outDir, 'compare.json'), renderComparisonJson(comparison));
-  process.stdout.write(markdown.endsWith('\n') ? markdown : `${markdown}\n`);
+  process.stdout.write(renderComparisonText(comparison));
   process.stdout.write(`comparison written to ${join(b.outDir, 'compare.md')} (.html, .json)\n`);
   // A run the harness could not finish says nothing about the driver: no
   // regression verdict (1) may hide that from CI.
@@ -110,6 +111,8 @@ export async function runOnce(o: OneRun): Promise<RunDone> {
     ...(o.outDir ? {} : { reportsRoot: REPORTS_ROOT }),
   });
   for (const e of written.errors) process.stderr.write(`report ${e.reporter} (${e.file}) failed: ${e.message}\n`);
+  // A run written elsewhere stays findable by its id (`compare <run-id>`).
+  if (o.outDir) await recordRunFolder(REPORTS_ROOT, results.runId, outDir).catch((e: unknown) => process.stderr.write(`cannot record run ${results.runId} in ${REPORTS_ROOT}: ${String(e)}\n`));
   for (const s of results.stages) {
     const passed = s.checks.filter((c) => c.verdict === 'pass').length;
     process.stdout.write(`stage ${s.stage}: ${s.verdict.toUpperCase()} (${passed}/${s.checks.length} checks)${s.reason ? ` — ${s.reason}` : ''}\n`);

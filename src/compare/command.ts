@@ -1,8 +1,9 @@
 // `vnet-harness compare <runA> <runB>`: loads both runs, prints the
-// comparison, writes it beside the runs, and answers with an exit code CI can
-// use: 1 regression, 0 none, 2 when an input cannot be read.
+// comparison as text, writes it (Markdown, HTML or JSON) beside run B, and
+// answers with an exit code CI can use: 1 regression, 0 none, 2 when an
+// input cannot be read.
 
-import { mkdir } from 'node:fs/promises';
+import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode } from '../errors.ts';
 import { writeFileAtomic } from '../reporters/files.ts';
@@ -11,6 +12,7 @@ import { compareRuns, type CompareOptions, type Comparison } from './compare.ts'
 import { renderComparisonHtml } from './render-html.ts';
 import { renderComparisonJson } from './render-json.ts';
 import { renderComparisonMarkdown } from './render-markdown.ts';
+import { renderComparisonText } from './render-text.ts';
 import { resolveRun } from './resolve.ts';
 
 export type CompareFormat = 'markdown' | 'html' | 'json';
@@ -22,10 +24,10 @@ export interface CompareCommandOptions extends CompareOptions {
   b: string;
   /** Output format (default markdown). */
   format?: CompareFormat;
-  /** Where to write the report (default `<reportsRoot>/compare-<idA>-vs-<idB>.<ext>`). */
+  /** Where to write the report: a file (default `compare-<idA>-vs-<idB>.<ext>` beside run B's folder), or `-` for stdout. */
   out?: string;
   reportsRoot: string;
-  /** Where the report goes (default process.stdout). */
+  /** Where the text summary goes, or the report itself with `out: '-'` (default process.stdout). */
   stdout?: (text: string) => void;
   /** Where messages go (default process.stderr). */
   stderr?: (text: string) => void;
@@ -38,6 +40,15 @@ function safeId(id: string): string {
   return id.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'run';
 }
 
+// The folder run B sits in: reports/ for reports/<id>/results.json (where
+// reports/index.html lists comparisons), the file's own folder for a results
+// file named otherwise. Links (`latest`) are followed to the real run.
+async function besideRun(resultsFile: string): Promise<string> {
+  const real = await realpath(resultsFile).catch(() => path.resolve(resultsFile));
+  const dir = path.dirname(real);
+  return path.basename(real) === 'results.json' ? path.dirname(dir) : dir;
+}
+
 /** Runs the compare command; returns the exit code (0 no regression, 1 regression, 2 unreadable input). */
 export async function compareCommand(options: CompareCommandOptions): Promise<number> {
   const stdout = options.stdout ?? ((t: string) => void process.stdout.write(t));
@@ -48,26 +59,31 @@ export async function compareCommand(options: CompareCommandOptions): Promise<nu
     return ExitCode.infrastructure;
   }
   let comparison: Comparison;
+  let fileB: string;
   try {
-    const [fileA, fileB] = await Promise.all([resolveRun(options.a, options.reportsRoot), resolveRun(options.b, options.reportsRoot)]);
-    const [a, b] = await Promise.all([loadResults(fileA), loadResults(fileB)]);
+    const files = await Promise.all([resolveRun(options.a, options.reportsRoot), resolveRun(options.b, options.reportsRoot)]);
+    fileB = files[1];
+    const [a, b] = await Promise.all([loadResults(files[0]), loadResults(fileB)]);
     comparison = compareRuns(a, b, options);
   } catch (error) {
     stderr(`compare: ${error instanceof Error ? error.message : String(error)}\n`);
     return ExitCode.infrastructure;
   }
-  const text =
+  const report =
     format === 'html' ? renderComparisonHtml(comparison) : format === 'json' ? renderComparisonJson(comparison) : renderComparisonMarkdown(comparison);
-  stdout(text);
-  const out =
-    options.out ?? path.join(options.reportsRoot, `compare-${safeId(comparison.a.runId)}-vs-${safeId(comparison.b.runId)}.${EXT[format]}`);
-  try {
-    await mkdir(path.dirname(path.resolve(out)), { recursive: true });
-    await writeFileAtomic(path.resolve(out), text);
-    stderr(`compare: report written to ${out}\n`);
-  } catch (error) {
-    stderr(`compare: cannot write ${out}: ${error instanceof Error ? error.message : String(error)}\n`);
-    return ExitCode.infrastructure;
+  if (options.out === '-') {
+    stdout(report);
+  } else {
+    stdout(renderComparisonText(comparison));
+    const out = options.out ?? path.join(await besideRun(fileB), `compare-${safeId(comparison.a.runId)}-vs-${safeId(comparison.b.runId)}.${EXT[format]}`);
+    try {
+      await mkdir(path.dirname(path.resolve(out)), { recursive: true });
+      await writeFileAtomic(path.resolve(out), report);
+      stderr(`compare: report written to ${out}\n`);
+    } catch (error) {
+      stderr(`compare: cannot write ${out}: ${error instanceof Error ? error.message : String(error)}\n`);
+      return ExitCode.infrastructure;
+    }
   }
   return comparison.regression ? ExitCode.checkFailed : ExitCode.ok;
 }

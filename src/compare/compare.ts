@@ -1,6 +1,7 @@
 // Compares two runs (A: the baseline, B: the change) and says whether B is a
 // regression. A view of two results models, nothing else: it reads no files.
 
+import { HarnessError } from '../errors.ts';
 import type {
   BoardInfo,
   CheckVerdict,
@@ -14,22 +15,40 @@ import type {
 } from '../results/model.ts';
 import { median, percentile } from '../reporters/stats.ts';
 import { COUNTERS, buildWarnings } from '../reporters/summary.ts';
+import { checkFailureText } from '../results/check-text.ts';
 import { eventKey, normalizeEventLine, warningKey } from './normalize.ts';
+import { shiftTest } from './significance.ts';
 
 export interface CompareOptions {
-  /** RTT median/p95 must grow by more than this percentage to count (default 50). */
+  /** A timing change counts only when the shift is at least this percentage of A's median (default 50)... */
   rttThresholdPct?: number;
-  /** ... and by at least this many milliseconds, so sub-millisecond noise never counts (default 0.5). */
+  /** ... and at least this many milliseconds, so sub-millisecond noise never counts (default 0.5). */
   rttMinDeltaMs?: number;
-  /** A dropped/errors counter must grow by more than this percentage of A's value (default 50). */
+  /** ... and the one-sided Mann-Whitney U test gives p below this (default 0.01). */
+  rttAlpha?: number;
+  /** Echoes left out at the start of each run's series: the first one warms caches and routes (default 1). */
+  rttWarmup?: number;
+  /** Fewest echoes per side, after the warm-up, for a timing verdict (default 8). */
+  rttMinSamples?: number;
+  /**
+   * Whether a timing change fails the comparison when a run is on an emulated
+   * board (default false: reported only; an emulator's timing follows the
+   * host's load). Between two real boards a timing change always fails.
+   */
+  perfGate?: boolean;
+  /** A dropped/errors counter's share of its direction's frames must grow by more than this percentage (default 50)... */
   counterThresholdPct?: number;
-  /** ... and by at least this much (default 2): one extra ARP retry is not a regression. */
+  /** ... and the counter by at least this much (default 2). */
   counterMinDelta?: number;
 }
 
 export const DEFAULT_COMPARE_OPTIONS: Required<CompareOptions> = {
   rttThresholdPct: 50,
   rttMinDeltaMs: 0.5,
+  rttAlpha: 0.01,
+  rttWarmup: 1,
+  rttMinSamples: 8,
+  perfGate: false,
   counterThresholdPct: 50,
   counterMinDelta: 2,
 };
@@ -50,13 +69,13 @@ export interface CheckComparison {
   regression: boolean;
 }
 
-export type StageChange = 'same' | 'better' | 'worse' | 'added' | 'removed';
+export type StageChange = 'same' | 'better' | 'worse';
 
 export interface StageComparison {
   stage: number;
   title: string;
-  a?: StageVerdict;
-  b?: StageVerdict;
+  a: StageVerdict;
+  b: StageVerdict;
   change: StageChange;
   reasonB?: string;
   regression: boolean;
@@ -73,6 +92,11 @@ export interface EventComparison {
   fatal: boolean;
 }
 
+/**
+ * A dropped/errors counter. Its raw value depends on how many frames the
+ * kernel chose to send (ARP retries), so what is compared is its share of
+ * the frames of its direction: packets + dropped + errors.
+ */
 export interface CounterComparison {
   stage: number;
   counter: string;
@@ -81,19 +105,38 @@ export interface CounterComparison {
   a?: number;
   b?: number;
   delta?: number;
+  /** The counter's share (0..1) of its direction's frames; absent when no frame went that way. */
+  shareA?: number;
+  shareB?: number;
   regression: boolean;
 }
 
+/** What the rank test says about B's round-trip times against A's. */
+export type TimingChange = 'slower' | 'faster' | 'no-change' | 'too-few-samples';
+
 export interface RttComparison {
   stage: number;
+  /** Echoes compared on each side (after the warm-up). */
   samplesA: number;
   samplesB: number;
+  /** Echoes left out at the start of each series. */
+  warmup: number;
   medianA?: number;
   medianB?: number;
   p95A?: number;
   p95B?: number;
-  medianRegression: boolean;
-  p95Regression: boolean;
+  /** Hodges-Lehmann estimate of B − A in ms, with its 95 % confidence interval. */
+  shiftMs?: number;
+  shiftCiLowMs?: number;
+  shiftCiHighMs?: number;
+  /** One-sided Mann-Whitney U p-values: B slower, B faster. */
+  pSlower?: number;
+  pFaster?: number;
+  /** The smallest shift that counts: max(rttMinDeltaMs, rttThresholdPct of A's median). */
+  minEffectMs?: number;
+  change: TimingChange;
+  /** Whether `slower` fails the comparison: both boards real, or perfGate. */
+  gated: boolean;
   regression: boolean;
 }
 
@@ -136,11 +179,16 @@ export interface Comparison {
   newWarnings: WarningComparison[];
   goneWarnings: WarningComparison[];
   driver: DriverComparison;
-  /** Things that make the comparison less meaningful (other board, other kernel...). */
+  /** Stages only one run had (not selected in the other): not compared. */
+  onlyInA: number[];
+  onlyInB: number[];
+  /** Things that make the comparison less meaningful (other board, other kernel, stages not in both...). */
   notes: string[];
   regression: boolean;
   /** Why it is a regression, one line per finding; empty when it is not. */
   reasons: string[];
+  /** Changes reported without making a regression: timing on an emulated board without perfGate. */
+  reported: string[];
 }
 
 // How bad a stage verdict is. `skipped` and `pass` both say nothing bad about
@@ -165,18 +213,23 @@ function byStage(r: RunResults): Map<number, StageResult> {
   return new Map(r.stages.map((s) => [s.stage, s]));
 }
 
-function stageNumbers(a: RunResults, b: RunResults): number[] {
-  return [...new Set([...a.stages.map((s) => s.stage), ...b.stages.map((s) => s.stage)])].sort((x, y) => x - y);
+// Only stages both runs selected are compared: a `--stages 4` run says nothing about stages 1-3.
+function stageSets(a: RunResults, b: RunResults): { common: number[]; onlyInA: number[]; onlyInB: number[] } {
+  const inA = new Set(a.stages.map((s) => s.stage));
+  const inB = new Set(b.stages.map((s) => s.stage));
+  const sorted = (xs: Iterable<number>) => [...xs].sort((x, y) => x - y);
+  return {
+    common: sorted([...inA].filter((n) => inB.has(n))),
+    onlyInA: sorted([...inA].filter((n) => !inB.has(n))),
+    onlyInB: sorted([...inB].filter((n) => !inA.has(n))),
+  };
 }
 
-function compareStage(n: number, sa: StageResult | undefined, sb: StageResult | undefined): StageComparison {
-  const title = sb?.title ?? sa?.title ?? `stage ${n}`;
-  if (!sa) return { stage: n, title, b: sb?.verdict, change: 'added', ...(sb?.reason ? { reasonB: sb.reason } : {}), regression: SEVERITY[sb!.verdict] > 0 };
-  if (!sb) return { stage: n, title, a: sa.verdict, change: 'removed', regression: false };
+function compareStage(n: number, sa: StageResult, sb: StageResult): StageComparison {
   const da = SEVERITY[sa.verdict] ?? 1;
   const db = SEVERITY[sb.verdict] ?? 1;
   const change: StageChange = db > da ? 'worse' : db < da ? 'better' : 'same';
-  return { stage: n, title, a: sa.verdict, b: sb.verdict, change, ...(sb.reason ? { reasonB: sb.reason } : {}), regression: change === 'worse' };
+  return { stage: n, title: sb.title || sa.title, a: sa.verdict, b: sb.verdict, change, ...(sb.reason ? { reasonB: sb.reason } : {}), regression: change === 'worse' };
 }
 
 function classify(a: CheckVerdict | undefined, b: CheckVerdict | undefined): CheckChange {
@@ -264,50 +317,90 @@ function compareWarnings(n: number, sa: StageResult | undefined, sb: StageResult
   };
 }
 
-const isFaultCounter = (name: string) => /_(dropped|errors)$/.test(name);
+// The counters that say a frame was lost. Packet and byte counters are not
+// compared: how many frames the kernel sends (ARP retries, timing) varies
+// from run to run, and each stage's checks judge them exactly anyway.
+const FAULT_COUNTERS = COUNTERS.filter((c) => /_(dropped|errors)$/.test(c));
 
-function compareCounters(n: number, sa: StageResult | undefined, sb: StageResult | undefined, o: Required<CompareOptions>): CounterComparison[] {
-  const ra = sa?.readings[sa.readings.length - 1];
+// A counter's share of the frames of its direction (tx or rx); undefined when none went that way.
+function share(stats: Record<string, number>, counter: string): number | undefined {
+  const dir = counter.split('_')[0];
+  const frames = ['packets', 'dropped', 'errors'].reduce((sum, k) => sum + (stats[`${dir}_${k}`] ?? 0), 0);
+  const value = stats[counter];
+  return value === undefined || frames === 0 ? undefined : value / frames;
+}
+
+function compareCounters(n: number, sa: StageResult, sb: StageResult, o: Required<CompareOptions>): CounterComparison[] {
+  const ra = sa.readings[sa.readings.length - 1];
   if (!ra) return [];
   // Compare like with like: B's reading taken at the same point as A's last.
-  const rb = [...(sb?.readings ?? [])].reverse().find((r) => r.at === ra.at);
-  const names = new Set<string>(COUNTERS.filter((c) => c in ra.statistics || (rb && c in rb.statistics)));
-  return [...names].map((counter) => {
+  const rb = [...sb.readings].reverse().find((r) => r.at === ra.at);
+  const names = FAULT_COUNTERS.filter((c) => c in ra.statistics || (rb && c in rb.statistics));
+  return names.map((counter) => {
     const a = ra.statistics[counter];
     const b = rb?.statistics[counter];
     const delta = a !== undefined && b !== undefined ? b - a : undefined;
+    const shareA = share(ra.statistics, counter);
+    const shareB = rb ? share(rb.statistics, counter) : undefined;
+    // More of the frames lost, not merely more frames (the kernel's choice) lost.
     const regression =
-      isFaultCounter(counter) && delta !== undefined && delta >= o.counterMinDelta && delta > ((a ?? 0) * o.counterThresholdPct) / 100;
-    return { stage: n, counter, at: ra.at, ...(a !== undefined ? { a } : {}), ...(b !== undefined ? { b } : {}), ...(delta !== undefined ? { delta } : {}), regression };
+      delta !== undefined && delta >= o.counterMinDelta && shareB !== undefined && shareB > (shareA ?? 0) * (1 + o.counterThresholdPct / 100);
+    return {
+      stage: n,
+      counter,
+      at: ra.at,
+      ...(a !== undefined ? { a } : {}),
+      ...(b !== undefined ? { b } : {}),
+      ...(delta !== undefined ? { delta } : {}),
+      ...(shareA !== undefined ? { shareA } : {}),
+      ...(shareB !== undefined ? { shareB } : {}),
+      regression,
+    };
   });
 }
 
-function beyond(a: number | undefined, b: number | undefined, o: Required<CompareOptions>): boolean {
-  if (a === undefined || b === undefined) return false;
-  return b - a >= o.rttMinDeltaMs && b > a * (1 + o.rttThresholdPct / 100);
-}
-
-function compareRtt(n: number, sa: StageResult | undefined, sb: StageResult | undefined, o: Required<CompareOptions>): RttComparison | undefined {
-  const ra = sa?.rttsMs ?? [];
-  const rb = sb?.rttsMs ?? [];
-  if (ra.length === 0 && rb.length === 0) return undefined;
+/**
+ * Round-trip times: the warm-up echo left out, then a one-sided Mann-Whitney
+ * U test (is B slower?) and the Hodges-Lehmann shift, which must be at least
+ * the minimum effect. A p95 of a few samples is one echo; it decides nothing.
+ */
+function compareRtt(n: number, sa: StageResult, sb: StageResult, o: Required<CompareOptions>, gated: boolean): RttComparison | undefined {
+  if (sa.rttsMs.length === 0 && sb.rttsMs.length === 0) return undefined;
+  const warmup = Math.max(0, Math.floor(o.rttWarmup));
+  const ra = sa.rttsMs.slice(warmup).filter((v) => Number.isFinite(v));
+  const rb = sb.rttsMs.slice(warmup).filter((v) => Number.isFinite(v));
   const medianA = median(ra);
   const medianB = median(rb);
   const p95A = percentile(ra, 95);
   const p95B = percentile(rb, 95);
-  const medianRegression = beyond(medianA, medianB, o);
-  const p95Regression = beyond(p95A, p95B, o);
-  return {
+  const base = {
     stage: n,
     samplesA: ra.length,
     samplesB: rb.length,
+    warmup,
     ...(medianA !== undefined ? { medianA } : {}),
     ...(medianB !== undefined ? { medianB } : {}),
     ...(p95A !== undefined ? { p95A } : {}),
     ...(p95B !== undefined ? { p95B } : {}),
-    medianRegression,
-    p95Regression,
-    regression: medianRegression || p95Regression,
+    gated,
+  };
+  const test = shiftTest(ra, rb);
+  if (!test || medianA === undefined || ra.length < o.rttMinSamples || rb.length < o.rttMinSamples) {
+    return { ...base, change: 'too-few-samples', regression: false };
+  }
+  const minEffectMs = Math.max(o.rttMinDeltaMs, (medianA * o.rttThresholdPct) / 100);
+  const change: TimingChange =
+    test.pGreater < o.rttAlpha && test.shift >= minEffectMs ? 'slower' : test.pLess < o.rttAlpha && -test.shift >= minEffectMs ? 'faster' : 'no-change';
+  return {
+    ...base,
+    shiftMs: test.shift,
+    ...(test.ciLow !== undefined ? { shiftCiLowMs: test.ciLow } : {}),
+    ...(test.ciHigh !== undefined ? { shiftCiHighMs: test.ciHigh } : {}),
+    pSlower: test.pGreater,
+    pFaster: test.pLess,
+    minEffectMs,
+    change,
+    regression: change === 'slower' && gated,
   };
 }
 
@@ -330,11 +423,75 @@ function fmtMs(v: number | undefined): string {
   return v === undefined ? '—' : `${v.toFixed(3)} ms`;
 }
 
+const list = (xs: readonly number[]) => xs.join(', ');
+
+/** One line for a timing change: what moved, by how much, how sure. */
+export function describeTiming(t: RttComparison): string {
+  const ci = t.shiftCiLowMs !== undefined && t.shiftCiHighMs !== undefined ? `, 95 % CI ${signedMs(t.shiftCiLowMs)} … ${signedMs(t.shiftCiHighMs)}` : '';
+  const p = t.change === 'faster' ? t.pFaster : t.pSlower;
+  return (
+    `stage ${t.stage}: RTT ${t.change === 'faster' ? 'faster' : 'slower'} by ${Math.abs(t.shiftMs ?? 0).toFixed(3)} ms ` +
+    `(median ${fmtMs(t.medianA)} → ${fmtMs(t.medianB)}; shift ${signedMs(t.shiftMs)}${ci}; Mann-Whitney p = ${formatP(p)}, n = ${t.samplesA}/${t.samplesB}; ` +
+    `counts from ${t.minEffectMs?.toFixed(3)} ms)`
+  );
+}
+
+/** A shift in ms with its sign: "+2.013 ms", "−0.004 ms". */
+export function signedMs(v: number | undefined): string {
+  if (v === undefined) return '—';
+  const s = Math.abs(v).toFixed(3);
+  return `${v < 0 && Number(s) !== 0 ? '−' : '+'}${s} ms`;
+}
+
+/** A p-value for people: "0.41", "0.0032", "< 0.0001". */
+export function formatP(p: number | undefined): string {
+  if (p === undefined) return '—';
+  if (p < 0.0001) return '< 0.0001';
+  return p < 0.01 ? p.toFixed(4) : p.toFixed(2);
+}
+
+/** A changed check in one line: "<statement>: expected X, got Y", from the check's own fields. */
+export function describeCheck(c: Pick<CheckComparison, 'expected' | 'actual' | 'message' | 'b' | 'id'>): string {
+  return checkFailureText({ id: c.id, ...(c.b ? { verdict: c.b } : {}), ...(c.message !== undefined ? { message: c.message } : {}), expected: c.expected, actual: c.actual });
+}
+
+/** The rules the comparison applied, in one paragraph for the reports' footers. */
+export function criteria(c: Pick<Comparison, 'options' | 'a' | 'b'>): string {
+  const o = c.options;
+  const emulated = c.a.board.emulated || c.b.board.emulated;
+  const gate = !emulated
+    ? 'both boards are real: a slowdown fails'
+    : o.perfGate
+      ? 'emulated board, --perf-gate: a slowdown fails'
+      : 'emulated board: a slowdown is reported, not failed (--perf-gate fails it)';
+  return (
+    `RTT: ${o.rttWarmup === 0 ? 'every echo counted' : o.rttWarmup === 1 ? 'the first (warm-up) echo of each series left out' : `the first ${o.rttWarmup} (warm-up) echoes of each series left out`}; slower when Mann-Whitney U gives p < ${o.rttAlpha} ` +
+    `and the Hodges-Lehmann shift is at least ${o.rttMinDeltaMs} ms and ${o.rttThresholdPct} % of A's median, with at least ${o.rttMinSamples} echoes a side; ${gate}. ` +
+    `Dropped/error counters: their share of the frames grows by more than ${o.counterThresholdPct} % and the counter by at least ${o.counterMinDelta}. ` +
+    'Packet and byte counters are not compared: how many frames the kernel sends (ARP retries) varies from run to run; the checks judge them.'
+  );
+}
+
 /** Compares run A (baseline) with run B (change) and decides whether B regressed. */
 export function compareRuns(a: RunResults, b: RunResults, options: CompareOptions = {}): Comparison {
-  const o: Required<CompareOptions> = { ...DEFAULT_COMPARE_OPTIONS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) };
+  // Only the comparison's own options: callers pass wider objects (the command's).
+  const given = options as Record<string, unknown>;
+  const o = Object.fromEntries(
+    Object.entries(DEFAULT_COMPARE_OPTIONS).map(([k, v]) => [k, given[k] === undefined ? v : given[k]]),
+  ) as unknown as Required<CompareOptions>;
+  const { common, onlyInA, onlyInB } = stageSets(a, b);
+  if (common.length === 0) {
+    throw new HarnessError(
+      `runs ${a.runId} and ${b.runId} have no stage in common (A: ${list(a.stages.map((s) => s.stage)) || 'none'}; B: ${list(b.stages.map((s) => s.stage)) || 'none'}): nothing to compare`,
+    );
+  }
+  // An emulator's timing follows the host's load: there it is only reported unless asked for.
+  const gated = o.perfGate || (!a.board.emulated && !b.board.emulated);
   const sa = byStage(a);
   const sb = byStage(b);
+  const notes = notesFor(a, b);
+  if (onlyInA.length > 0) notes.push(`stage${onlyInA.length > 1 ? 's' : ''} ${list(onlyInA)} only in A: not compared`);
+  if (onlyInB.length > 0) notes.push(`stage${onlyInB.length > 1 ? 's' : ''} ${list(onlyInB)} only in B: not compared`);
   const out: Comparison = {
     a: summary(a),
     b: summary(b),
@@ -353,13 +510,16 @@ export function compareRuns(a: RunResults, b: RunResults, options: CompareOption
       sameRevision: a.driver.gitRevision !== undefined && a.driver.gitRevision === b.driver.gitRevision && !a.driver.gitDirty && !b.driver.gitDirty,
       sameContent: a.driver.contentHash === b.driver.contentHash,
     },
-    notes: notesFor(a, b),
+    onlyInA,
+    onlyInB,
+    notes,
     regression: false,
     reasons: [],
+    reported: [],
   };
-  for (const n of stageNumbers(a, b)) {
-    const x = sa.get(n);
-    const y = sb.get(n);
+  for (const n of common) {
+    const x = sa.get(n) as StageResult;
+    const y = sb.get(n) as StageResult;
     out.stages.push(compareStage(n, x, y));
     out.checks.push(...compareChecks(n, x, y));
     const events = compareEvents(n, x, y);
@@ -369,31 +529,34 @@ export function compareRuns(a: RunResults, b: RunResults, options: CompareOption
     out.newWarnings.push(...warnings.added);
     out.goneWarnings.push(...warnings.gone);
     out.counters.push(...compareCounters(n, x, y, o));
-    const rtt = compareRtt(n, x, y, o);
+    const rtt = compareRtt(n, x, y, o, gated);
     if (rtt) out.rtt.push(rtt);
   }
 
   const r = out.reasons;
   for (const s of out.stages.filter((s) => s.regression)) {
-    r.push(`stage ${s.stage}: verdict ${s.a ?? '(absent)'} → ${s.b}${s.reasonB ? ` (${s.reasonB})` : ''}`);
+    r.push(`stage ${s.stage}: verdict ${s.a} → ${s.b}${s.reasonB ? ` (${s.reasonB})` : ''}`);
   }
   for (const c of out.checks.filter((c) => c.regression)) {
-    r.push(`stage ${c.stage} ${c.id}: ${c.change === 'added' ? 'new check, failing' : 'new failure'}${c.message ? `: ${c.message}` : ''}`);
+    const what = describeCheck(c);
+    r.push(`stage ${c.stage} ${c.id}: ${c.change === 'added' ? 'new check, failing' : 'new failure'}${what ? `: ${what}` : ''}`);
   }
   for (const e of out.newKernelEvents) {
     r.push(`stage ${e.stage}: new kernel event ${e.class}: ${normalizeEventLine(e.firstLine)}${e.countA > 0 ? ` (${e.countA} → ${e.countB})` : ''}`);
   }
   for (const w of out.newWarnings) r.push(`stage ${w.stage}: new build warning ${w.key}`);
   for (const c of out.counters.filter((c) => c.regression)) {
-    r.push(`stage ${c.stage}: ${c.counter} ${c.a} → ${c.b} (${c.at})`);
+    r.push(`stage ${c.stage}: ${c.counter} ${c.a ?? '—'} → ${c.b} (${c.at}): ${pct(c.shareA)} → ${pct(c.shareB)} of the ${c.counter.split('_')[0]} frames`);
   }
-  for (const t of out.rtt.filter((t) => t.regression)) {
-    const what = [
-      t.medianRegression ? `median ${fmtMs(t.medianA)} → ${fmtMs(t.medianB)}` : '',
-      t.p95Regression ? `p95 ${fmtMs(t.p95A)} → ${fmtMs(t.p95B)}` : '',
-    ].filter(Boolean);
-    r.push(`stage ${t.stage}: RTT ${what.join(', ')} (threshold +${o.rttThresholdPct}% and ≥ ${o.rttMinDeltaMs} ms)`);
+  for (const t of out.rtt.filter((t) => t.change === 'slower')) {
+    if (t.regression) r.push(describeTiming(t));
+    else out.reported.push(`${describeTiming(t)}: an emulated board's timing is reported, not judged (--perf-gate judges it)`);
   }
+  for (const t of out.rtt.filter((t) => t.change === 'faster')) out.reported.push(describeTiming(t));
   out.regression = r.length > 0;
   return out;
+}
+
+function pct(v: number | undefined): string {
+  return v === undefined ? '0 %' : `${Math.round(v * 100)} %`;
 }

@@ -2,7 +2,15 @@
 
 import { badge, page } from '../reporters/html.ts';
 import { formatValue, html } from '../reporters/text.ts';
-import type { Comparison, RunSummary } from './compare.ts';
+import { criteria, formatP, signedMs, type Comparison, type RttComparison, type RunSummary } from './compare.ts';
+
+function timingLabel(t: RttComparison): string {
+  if (t.change === 'too-few-samples') return 'too few echoes to judge';
+  const ci = t.shiftCiLowMs !== undefined && t.shiftCiHighMs !== undefined ? ` (95 % CI ${signedMs(t.shiftCiLowMs)} … ${signedMs(t.shiftCiHighMs)})` : '';
+  const p = formatP(t.change === 'faster' ? t.pFaster : t.pSlower);
+  const what = t.change === 'no-change' ? 'no change' : t.change === 'faster' ? 'faster' : t.regression ? 'slower' : 'slower (reported only)';
+  return `${what}: shift ${signedMs(t.shiftMs)}${ci}, p = ${p}`;
+}
 
 const CHANGE_LABEL: Record<string, string> = {
   'new-failure': 'new failure',
@@ -77,23 +85,24 @@ export function renderComparisonHtml(c: Comparison): string {
   const metricRows: string[][] = [];
   const metricBad: boolean[] = [];
   for (const t of c.rtt) {
-    metricRows.push([String(t.stage), `RTT median (ms, n=${t.samplesA}/${t.samplesB})`, ms(t.medianA), ms(t.medianB)]);
-    metricBad.push(t.medianRegression);
-    metricRows.push([String(t.stage), 'RTT p95 (ms)', ms(t.p95A), ms(t.p95B)]);
-    metricBad.push(t.p95Regression);
+    metricRows.push([String(t.stage), `RTT median (ms, n=${t.samplesA}/${t.samplesB})`, ms(t.medianA), ms(t.medianB), html(timingLabel(t))]);
+    metricBad.push(t.regression);
+    metricRows.push([String(t.stage), 'RTT p95 (ms, shown, not judged)', ms(t.p95A), ms(t.p95B), '']);
+    metricBad.push(false);
   }
   // Counters that did not move are noise here; the run reports show them all.
   for (const x of c.counters.filter((x) => x.regression || x.b === undefined || x.delta !== 0)) {
-    metricRows.push([String(x.stage), `${html(x.counter)} <span class="muted">(${html(x.at)})</span>`, String(x.a ?? '—'), String(x.b ?? '—')]);
+    metricRows.push([String(x.stage), `${html(x.counter)} <span class="muted">(${html(x.at)})</span>`, String(x.a ?? '—'), String(x.b ?? '—'), x.regression ? 'more of the frames lost' : '']);
     metricBad.push(x.regression);
   }
   const metrics =
     metricRows.length === 0
       ? ''
-      : `<h2>Metrics</h2>${table(['Stage', 'Metric', 'A', 'B'], metricRows, metricBad)}<p class="muted">RTT threshold +${c.options.rttThresholdPct}% and ≥ ${c.options.rttMinDeltaMs} ms; dropped/error counters +${c.options.counterThresholdPct}% and ≥ ${c.options.counterMinDelta}.</p>`;
+      : `<h2>Metrics</h2>${table(['Stage', 'Metric', 'A', 'B', 'Change'], metricRows, metricBad)}<p class="muted">${html(criteria(c))}</p>`;
+  const reported = c.reported.length === 0 ? '' : `<h2>Reported, not failing</h2><ul>${c.reported.map((r) => `<li>${html(r)}</li>`).join('')}</ul>`;
   const body = `<h1>vnet-harness compare ${verdict}</h1>
 <dl class="facts" style="grid-template-columns:max-content 1fr">${side('A (baseline)', c.a)}${side('B (change)', c.b)}</dl>
-${notes}${reasons}
+${notes}${reasons}${reported}
 <h2>Stages</h2>${stages}
 <h2>Checks</h2>${checks}
 ${events}${warnings}${metrics}`;

@@ -3,7 +3,7 @@
 
 import { mdCode, mdText } from '../reporters/markdown.ts';
 import { formatValue } from '../reporters/text.ts';
-import type { Comparison, RunSummary } from './compare.ts';
+import { criteria, formatP, type Comparison, type RttComparison, type RunSummary } from './compare.ts';
 
 // A code span inside a table cell: GFM needs the pipe escaped even there.
 function cell(text: string, max = 120): string {
@@ -25,6 +25,13 @@ function rev(r: RunSummary): string {
   return d.gitRevision ? `${d.gitRevision.slice(0, 12)}${d.gitDirty ? ' (dirty)' : ''}` : `tree ${d.contentHash.slice(0, 12)}`;
 }
 
+function timingMark(t: RttComparison): string {
+  if (t.change === 'too-few-samples') return 'too few echoes to judge';
+  if (t.change === 'no-change') return '';
+  if (t.change === 'faster') return '✅ faster';
+  return t.regression ? '❌ slower' : '⚠️ slower (reported only)';
+}
+
 const CHANGE_LABEL: Record<string, string> = {
   'new-failure': '❌ new failure',
   fixed: '✅ fixed',
@@ -43,6 +50,7 @@ export function renderComparisonMarkdown(c: Comparison): string {
     `A ${mdCode(c.a.runId)} (${mdText(c.a.verdict)}, ${mdCode(rev(c.a))}) → B ${mdCode(c.b.runId)} (${mdText(c.b.verdict)}, ${mdCode(rev(c.b))})`,
   ];
   if (c.reasons.length > 0) lines.push('', '**Regressions**', '', ...c.reasons.map((r) => `- ${mdText(r, 300)}`));
+  if (c.reported.length > 0) lines.push('', '**Reported, not failing**', '', ...c.reported.map((r) => `- ${mdText(r, 400)}`));
   if (c.notes.length > 0) lines.push('', ...c.notes.map((n) => `> ${mdText(n, 300)}`));
 
   const d = c.driver;
@@ -102,18 +110,18 @@ export function renderComparisonMarkdown(c: Comparison): string {
     lines.push('', '### Metrics', '', '| Stage | Metric | A | B | Δ | |', '|---|---|---|---|---|---|');
     for (const t of c.rtt) {
       const dm = t.medianA !== undefined && t.medianB !== undefined ? t.medianB - t.medianA : undefined;
-      const dp = t.p95A !== undefined && t.p95B !== undefined ? t.p95B - t.p95A : undefined;
-      lines.push(`| ${t.stage} | RTT median (ms, n=${t.samplesA}/${t.samplesB}) | ${ms(t.medianA)} | ${ms(t.medianB)} | ${signed(dm, 3)} | ${t.medianRegression ? '❌' : ''} |`);
-      lines.push(`| ${t.stage} | RTT p95 (ms) | ${ms(t.p95A)} | ${ms(t.p95B)} | ${signed(dp, 3)} | ${t.p95Regression ? '❌' : ''} |`);
+      lines.push(`| ${t.stage} | RTT median (ms, n=${t.samplesA}/${t.samplesB}) | ${ms(t.medianA)} | ${ms(t.medianB)} | ${signed(dm, 3)} | ${timingMark(t)} |`);
+      lines.push(`| ${t.stage} | RTT p95 (ms, shown, not judged) | ${ms(t.p95A)} | ${ms(t.p95B)} | | |`);
+      if (t.shiftMs !== undefined) {
+        const ci = t.shiftCiLowMs !== undefined && t.shiftCiHighMs !== undefined ? ` (95 % CI ${signed(t.shiftCiLowMs, 3)} … ${signed(t.shiftCiHighMs, 3)})` : '';
+        lines.push(`| ${t.stage} | RTT shift B − A (ms, Hodges-Lehmann) | | | ${signed(t.shiftMs, 3)}${ci} | p = ${mdText(formatP(t.change === 'faster' ? t.pFaster : t.pSlower))} |`);
+      }
     }
     for (const x of counters) {
       lines.push(`| ${x.stage} | ${mdText(x.counter)} (${mdText(x.at, 40)}) | ${x.a ?? '—'} | ${x.b ?? '—'} | ${signed(x.delta)} | ${x.regression ? '❌' : ''} |`);
     }
     for (const [stage, at] of missing) lines.push('', `Stage ${stage}: B has no reading ${mdText(at ?? '', 60)} to compare counters with.`);
-    lines.push(
-      '',
-      `<sub>RTT threshold: +${c.options.rttThresholdPct}% and ≥ ${c.options.rttMinDeltaMs} ms; dropped/error counters: +${c.options.counterThresholdPct}% and ≥ ${c.options.counterMinDelta}.</sub>`,
-    );
+    lines.push('', `<sub>${mdText(criteria(c), 1000)}</sub>`);
   }
   lines.push('');
   return lines.join('\n');
