@@ -251,7 +251,7 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
       if (plan.probeCount > 0 && inputs.probePath) {
         current = 'probe';
         const probe = await step('probe', () =>
-          sections(run, [READ, `${PROBE} -c ${plan.probeCount} -i 100 -t 1000 ${REMOTE_ADDRESS}`, READ]),
+          sections(run, [READ, `${PROBE} -c ${plan.probeCount} -i 25 -t 1000 ${REMOTE_ADDRESS}`, READ]),
         );
         const command = probe.part(1);
         obs.probe = { command, parsed: parseProbeOutput(command.stdout), before: probe.reading(0) ?? MISSING, after: probe.reading(2) ?? MISSING };

@@ -31,7 +31,7 @@ export const STAGES: readonly StagePlan[] = [
   { stage: 1, title: 'registration only (transmit drops)', remoteAnswered: false, remoteCount: 1, probeCount: 0 },
   { stage: 2, title: 'transmit hook prints cnt', remoteAnswered: false, remoteCount: 1, probeCount: 0 },
   { stage: 3, title: 'tx statistics and MAC address', remoteAnswered: false, remoteCount: 1, probeCount: 0 },
-  { stage: 4, title: 'emulated wire: echo requests answered', remoteAnswered: true, remoteCount: 3, probeCount: 5 },
+  { stage: 4, title: 'emulated wire: echo requests answered', remoteAnswered: true, remoteCount: 3, probeCount: 20 },
 ];
 
 /** Looks up a stage's plan. */

@@ -50,18 +50,18 @@ export function probeReply(seq: number, patch: Partial<ProbeReply> = {}): ProbeR
   };
 }
 
-/** The probe's report of `replies` out of 5 requests. */
-export function probeReport(replies: ProbeReply[]): ProbeReport {
+/** The probe's report of `replies` out of stage 4's `count` requests. */
+export function probeReport(replies: ProbeReply[], count = stagePlan(4).probeCount): ProbeReport {
   const valid = replies.filter((r) => r.valid).length;
   return {
-    header: { version: 1, target: '3.3.3.4', id: 77, count: 5, size: 56, intervalMs: 100, timeoutMs: 1000 },
+    header: { version: 1, target: '3.3.3.4', id: 77, count, size: 56, intervalMs: 25, timeoutMs: 1000 },
     replies,
     timeouts: [],
     sendErrors: [],
     icmpErrors: [],
-    summary: { sent: 5, received: replies.length, valid, bad: replies.length - valid, timeouts: 5 - replies.length, errors: 0, sendErrors: 0, ignored: 0 },
+    summary: { sent: count, received: replies.length, valid, bad: replies.length - valid, timeouts: count - replies.length, errors: 0, sendErrors: 0, ignored: 0 },
     rttsMs: [],
-    ok: valid === 5,
+    ok: valid === count,
     unrecognized: [],
   };
 }
@@ -77,7 +77,8 @@ export function passingObservations(stage: number): StageObservations {
       : stage === 4
         ? reading(stage, { tx_packets: 3, rx_packets: 3, tx_bytes: 294, rx_bytes: 294 })
         : reading(stage, stage === 3 ? { tx_packets: 2, tx_bytes: 84 } : {});
-  const probeAfter = reading(stage, { tx_packets: 8, rx_packets: 8, tx_bytes: 784, rx_bytes: 784 });
+  const frames = 3 + plan.probeCount;
+  const probeAfter = reading(stage, { tx_packets: frames, rx_packets: frames, tx_bytes: frames * 98, rx_bytes: frames * 98 });
   const obs: StageObservations = {
     plan,
     reset: ok('reset'),
@@ -105,7 +106,7 @@ export function passingObservations(stage: number): StageObservations {
   if (plan.probeCount > 0) {
     obs.probe = {
       command: ok('probe'),
-      parsed: probeReport([1, 2, 3, 4, 5].map((s) => probeReply(s))),
+      parsed: probeReport(Array.from({ length: plan.probeCount }, (_, i) => probeReply(i + 1))),
       before: remoteAfter,
       after: probeAfter,
     };
