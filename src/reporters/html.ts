@@ -187,6 +187,22 @@ function stepsBlock(stage: StageResult): string {
 
 const BAD_STAGE: readonly StageVerdict[] = ['fail', 'crash', 'hang', 'build-error', 'error'];
 
+// Failed and errored checks, one line per distinct text: a stage the harness
+// could not exercise errs every check with the same words.
+function failedChecks(checks: readonly CheckResult[]): string[] {
+  const groups = new Map<string, CheckResult[]>();
+  for (const c of checks) {
+    if (c.verdict !== 'fail' && c.verdict !== 'error') continue;
+    const key = `${c.verdict}\n${checkFailureText(c)}`;
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  return [...groups.values()].map((group) => {
+    const first = group[0] as CheckResult;
+    const ids = group.map((c) => `<code>${html(c.id)}</code>`).join(', ');
+    return `<li>${badge(first.verdict)} ${ids} ${html(checkFailureText(first))}</li>`;
+  });
+}
+
 /**
  * What went wrong, before anything else on the page: each stage that ended
  * badly with its reason, each failed check in the words every report uses,
@@ -200,9 +216,7 @@ function failuresSection(results: RunResults, located: readonly LocatedEvent[]):
     offset += s.kernelEvents.length;
     if (!BAD_STAGE.includes(s.verdict)) continue;
     const at = `<a href="#stage-${s.stage}">stage ${s.stage}</a>`;
-    const checks = s.checks
-      .filter((c) => c.verdict === 'fail' || c.verdict === 'error')
-      .map((c) => `<li>${badge(c.verdict)} <code>${html(c.id)}</code> ${html(checkFailureText(c))}</li>`);
+    const checks = failedChecks(s.checks);
     const reports = events.map((l) => {
       const where = l.line === undefined ? '' : ` · <a href="#console-ev-${l.index}">console line ${l.line + 1}</a>`;
       return `<li><strong>${html(l.event.class)}</strong>${l.event.fatal ? ' (fatal)' : ''} <span class="mono">${html(l.event.firstLine)}</span>${where}</li>`;

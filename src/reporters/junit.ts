@@ -66,7 +66,7 @@ function eventsMessage(events: readonly KernelEvent[]): string {
 function failureOut(stage: StageResult, attachment: string | undefined): string {
   const lines = [`stage ${stage.stage} ${stage.verdict}${stage.reason ? `: ${stage.reason}` : ''}`];
   if (stage.kernelEvents.length > 0) lines.push('', 'kernel reports on the console:', eventsBody(stage.kernelEvents));
-  lines.push('', stage.dmesg.length === 0 ? 'kernel log during the stage: empty' : `kernel log during the stage (${stage.dmesg.length} lines):`, ...stage.dmesg);
+  lines.push('', stage.dmesg.length === 0 ? 'kernel log during the stage: empty' : `kernel log during the stage (${stage.dmesg.length} line${stage.dmesg.length === 1 ? '' : 's'}):`, ...stage.dmesg);
   if (attachment) lines.push('', `[[ATTACHMENT|${attachment}]]`);
   return lines.join('\n');
 }

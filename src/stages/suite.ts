@@ -6,7 +6,7 @@ import type { Board } from '../board/board.ts';
 import { checkFailureText } from '../results/check-text.ts';
 import type { BuildResult, CheckResult, KernelEvent, StageResult, StageVerdict } from '../results/model.ts';
 import { evaluate, type CheckSpec } from './checks.ts';
-import { exerciseStage, type StageObservations } from './exercise.ts';
+import { exerciseStage, interruptedWhy, type StageObservations } from './exercise.ts';
 import { stagePlan } from './plan.ts';
 
 /** Everything a stage suite needs from the run, set by the runner before mocha starts. */
@@ -21,6 +21,8 @@ export interface SuiteContext {
   log(line: string): void;
   /** What exercises a stage on the board (default exerciseStage; tests give made-up observations). */
   exercise?: typeof exerciseStage;
+  /** Aborted when the run is interrupted: the stage in progress ends as an error, later ones do not start. */
+  abort?: AbortSignal;
 }
 
 export interface StageSuite {
@@ -46,6 +48,11 @@ export function defineStageSuite(stage: number, checks: readonly CheckSpec[]): S
         before(async function () {
           started = Date.now();
           this.timeout(ctx.stageTimeoutMs + 5 * 60_000);
+          const interrupted = interruptedWhy(ctx.abort);
+          if (interrupted) {
+            harnessError = `not run: ${interrupted}`;
+            return;
+          }
           const build = ctx.builds.get(stage);
           if (!build?.ok || !build.module) {
             buildFailed = build;
@@ -56,7 +63,7 @@ export function defineStageSuite(stage: number, checks: readonly CheckSpec[]): S
             obs = await (ctx.exercise ?? exerciseStage)(
               ctx.board,
               plan,
-              { modulePath: build.module, ...(ctx.probePath ? { probePath: ctx.probePath } : {}), log: ctx.log },
+              { modulePath: build.module, ...(ctx.probePath ? { probePath: ctx.probePath } : {}), log: ctx.log, ...(ctx.abort ? { abort: ctx.abort } : {}) },
               ctx.stageTimeoutMs,
             );
           } catch (error) {
@@ -119,8 +126,8 @@ function stageResult(
         ? s.harnessError
         : obs?.fault
           ? faultReason(obs.fault, obs.kernelEvents)
-          : verdict === 'fail'
-            ? failReason(s.results)
+          : verdict === 'fail' || verdict === 'error'
+            ? failReason(s.results, verdict)
             : undefined;
   return {
     stage,
@@ -150,11 +157,11 @@ function withoutStack(error: Error): Error {
   return error;
 }
 
-/** The first failed check in the words every report uses, and how many more failed. */
-function failReason(checks: readonly CheckResult[]): string {
-  const failed = checks.filter((c) => c.verdict === 'fail');
+/** The first failed (or errored) check in the words every report uses, and how many more there are. */
+function failReason(checks: readonly CheckResult[], verdict: 'fail' | 'error'): string {
+  const failed = checks.filter((c) => c.verdict === verdict);
   const first = failed[0];
-  if (!first) return 'failed';
+  if (!first) return verdict === 'fail' ? 'failed' : 'error';
   const more = failed.length > 1 ? ` (and ${failed.length - 1} more: ${failed.slice(1).map((c) => c.id).join(', ')})` : '';
   return `${first.id}: ${checkFailureText(first)}${more}`;
 }
