@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadResults } from '../src/reporters/load-results.ts';
-import type { RunResults } from '../src/results/model.ts';
+import { RESULTS_SCHEMA, type RunResults } from '../src/results/model.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'vnet-harness.js');
@@ -49,9 +49,9 @@ describe('run: the five reports of a real run (emulated board, stages 1 and 4) @
     expect(run.stdout).to.contain(`reports in ${out}`);
   });
 
-  it('results.json reads back with the harness reader: schema 1, the board kernel and machine, stages 1 and 4', async () => {
+  it('results.json reads back with the harness reader: the current schema, the board kernel and machine, stages 1 and 4', async () => {
     expect(results, 'results.json was not written').to.not.equal(undefined);
-    expect(results.schema).to.equal(1);
+    expect(results.schema).to.equal(RESULTS_SCHEMA);
     expect(results.board.name).to.equal('qemu-imx25');
     expect(results.board.kernelRelease).to.equal('6.1.192-vnet');
     expect(results.board.machine).to.equal('armv5tejl');
@@ -74,9 +74,13 @@ describe('run: the five reports of a real run (emulated board, stages 1 and 4) @
     expect(lint.exitCode, lint.stderr).to.equal(0);
     expect(lint.stderr).to.contain('validates');
     const xml = await readFile(path.join(out, 'junit.xml'), 'utf8');
-    expect(xml.match(/<testsuite\b[^>]*name="vnet\.stage\d"/g)).to.have.length(2);
-    expect(xml).to.contain('name="vnet.stage1"').and.to.contain('name="vnet.stage4"');
+    expect(xml.match(/<testsuite\b[^>]*name="vnet\.qemu-imx25\.ssh\.stage\d"/g)).to.have.length(2);
+    expect(xml).to.contain('name="vnet.qemu-imx25.ssh.stage1"').and.to.contain('name="vnet.qemu-imx25.ssh.stage4"');
     expect(xml).to.not.contain('<failure');
+    // Every check case has the time of the board steps it judged, not 0.000.
+    const times = [...xml.matchAll(/<testcase name="([^"]*: [^"]*)" classname="vnet\.qemu-imx25\.ssh\.stage\d" time="([\d.]+)"/g)];
+    expect(times.length).to.be.greaterThan(20);
+    for (const [, name, time] of times) expect(Number(time), name).to.be.greaterThan(0);
   });
 
   it('report.html references nothing on the network and opens in headless Chromium with no request, showing the summary', async () => {
