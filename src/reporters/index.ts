@@ -56,6 +56,16 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
+/**
+ * Rewrites `reportsRoot`/index.html from what the folder holds now; also for
+ * files written after a run's reports (the comparison of `run --baseline`).
+ */
+export async function writeRunIndex(reportsRoot: string): Promise<string> {
+  const index = path.join(path.resolve(reportsRoot), 'index.html');
+  await writeFileAtomic(index, await buildRunIndex(reportsRoot));
+  return index;
+}
+
 /** Writes results.json, junit.xml, report.html, summary.md and console.log; updates latest and index.html. */
 export async function writeReports(results: RunResults, options: WriteReportsOptions): Promise<WriteReportsResult> {
   const outDir = path.resolve(options.outDir);
@@ -94,7 +104,7 @@ export async function writeReports(results: RunResults, options: WriteReportsOpt
     }
     const index = path.join(root, 'index.html');
     try {
-      await writeFileAtomic(index, await buildRunIndex(root));
+      await writeRunIndex(root);
       out.files.push(index);
     } catch (error) {
       out.errors.push({ reporter: 'index', file: index, message: describe(error) });
