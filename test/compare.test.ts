@@ -149,7 +149,7 @@ describe('compare: compareRuns', () => {
       expect(gated.rtt[0]!.shiftCiLowMs).to.be.above(1.9);
       expect(gated.regression).to.equal(true);
       expect(gated.reasons).to.have.length(1);
-      expect(gated.reasons[0]).to.match(/^stage 4: RTT slower by 2\.000 ms \(median 0\.472 ms → 2\.472 ms; shift \+2\.000 ms, 95 % CI \+1\.9\d\d ms … \+2\.0\d\d ms; Mann-Whitney p = < 0\.0001, n = 19\/19; counts from 0\.500 ms\)$/);
+      expect(gated.reasons[0]).to.match(/^stage 4: RTT slower by 2\.000 ms \(median 0\.472 ms → 2\.472 ms; shift \+2\.000 ms, 95 % CI \+1\.9\d\d ms … \+2\.0\d\d ms; Mann-Whitney p < 0\.0001, n = 19\/19; minimum effect 0\.500 ms\)$/);
     });
 
     it('between two real boards a slowdown fails without --perf-gate', () => {

@@ -431,8 +431,8 @@ export function describeTiming(t: RttComparison): string {
   const p = t.change === 'faster' ? t.pFaster : t.pSlower;
   return (
     `stage ${t.stage}: RTT ${t.change === 'faster' ? 'faster' : 'slower'} by ${Math.abs(t.shiftMs ?? 0).toFixed(3)} ms ` +
-    `(median ${fmtMs(t.medianA)} → ${fmtMs(t.medianB)}; shift ${signedMs(t.shiftMs)}${ci}; Mann-Whitney p = ${formatP(p)}, n = ${t.samplesA}/${t.samplesB}; ` +
-    `counts from ${t.minEffectMs?.toFixed(3)} ms)`
+    `(median ${fmtMs(t.medianA)} → ${fmtMs(t.medianB)}; shift ${signedMs(t.shiftMs)}${ci}; Mann-Whitney ${formatP(p)}, n = ${t.samplesA}/${t.samplesB}; ` +
+    `minimum effect ${t.minEffectMs?.toFixed(3)} ms)`
   );
 }
 
@@ -443,11 +443,11 @@ export function signedMs(v: number | undefined): string {
   return `${v < 0 && Number(s) !== 0 ? '−' : '+'}${s} ms`;
 }
 
-/** A p-value for people: "0.41", "0.0032", "< 0.0001". */
+/** A p-value for people: "p = 0.41", "p = 0.0032", "p < 0.0001". */
 export function formatP(p: number | undefined): string {
-  if (p === undefined) return '—';
-  if (p < 0.0001) return '< 0.0001';
-  return p < 0.01 ? p.toFixed(4) : p.toFixed(2);
+  if (p === undefined) return 'p = —';
+  if (p < 0.0001) return 'p < 0.0001';
+  return `p = ${p < 0.01 ? p.toFixed(4) : p.toFixed(2)}`;
 }
 
 /** A changed check in one line: "<statement>: expected X, got Y", from the check's own fields. */

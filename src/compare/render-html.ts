@@ -9,7 +9,7 @@ function timingLabel(t: RttComparison): string {
   const ci = t.shiftCiLowMs !== undefined && t.shiftCiHighMs !== undefined ? ` (95 % CI ${signedMs(t.shiftCiLowMs)} … ${signedMs(t.shiftCiHighMs)})` : '';
   const p = formatP(t.change === 'faster' ? t.pFaster : t.pSlower);
   const what = t.change === 'no-change' ? 'no change' : t.change === 'faster' ? 'faster' : t.regression ? 'slower' : 'slower (reported only)';
-  return `${what}: shift ${signedMs(t.shiftMs)}${ci}, p = ${p}`;
+  return `${what}: shift ${signedMs(t.shiftMs)}${ci}, ${p}`;
 }
 
 const CHANGE_LABEL: Record<string, string> = {

@@ -114,7 +114,7 @@ export function renderComparisonMarkdown(c: Comparison): string {
       lines.push(`| ${t.stage} | RTT p95 (ms, shown, not judged) | ${ms(t.p95A)} | ${ms(t.p95B)} | | |`);
       if (t.shiftMs !== undefined) {
         const ci = t.shiftCiLowMs !== undefined && t.shiftCiHighMs !== undefined ? ` (95 % CI ${signed(t.shiftCiLowMs, 3)} … ${signed(t.shiftCiHighMs, 3)})` : '';
-        lines.push(`| ${t.stage} | RTT shift B − A (ms, Hodges-Lehmann) | | | ${signed(t.shiftMs, 3)}${ci} | p = ${mdText(formatP(t.change === 'faster' ? t.pFaster : t.pSlower))} |`);
+        lines.push(`| ${t.stage} | RTT shift B − A (ms, Hodges-Lehmann) | | | ${signed(t.shiftMs, 3)}${ci} | ${mdText(formatP(t.change === 'faster' ? t.pFaster : t.pSlower))} |`);
       }
     }
     for (const x of counters) {

@@ -36,7 +36,7 @@ function timing(t: RttComparison): string {
   if (t.change === 'too-few-samples') return `${head}: too few echoes to judge`;
   const ci = t.shiftCiLowMs !== undefined && t.shiftCiHighMs !== undefined ? ` (95 % CI ${signedMs(t.shiftCiLowMs)} … ${signedMs(t.shiftCiHighMs)})` : '';
   const verdict = t.change === 'no-change' ? 'no change' : t.change === 'faster' ? 'faster' : t.regression ? 'SLOWER' : 'slower (reported only)';
-  return `${head}: shift ${signedMs(t.shiftMs)}${ci}, p = ${formatP(t.change === 'faster' ? t.pFaster : t.pSlower)}: ${verdict}`;
+  return `${head}: shift ${signedMs(t.shiftMs)}${ci}, ${formatP(t.change === 'faster' ? t.pFaster : t.pSlower)}: ${verdict}`;
 }
 
 /** Renders a comparison as plain text for a terminal. */
