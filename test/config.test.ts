@@ -117,10 +117,32 @@ describe('board config: errors with file:line:col', () => {
   });
 });
 
+/** boards/ copied to a temp dir, imx257's kernel_tree pointed at an existing directory (the lab's tree exists only in the lab). */
+function projectBoardsCopy(tmp: string): string {
+  const dir = path.join(tmp, 'boards');
+  fs.cpSync(boardsDir, dir, { recursive: true });
+  fs.mkdirSync(path.join(tmp, 'linux-2.6.31'));
+  const file = path.join(dir, 'imx257.yaml');
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(`kernel_tree: ${IMX257_TREE}`, `kernel_tree: ${path.join(tmp, 'linux-2.6.31')}`));
+  return dir;
+}
+const IMX257_TREE = '/opt/imx257/linux-2.6.31';
+
 describe('board config: the project boards', () => {
-  it('both boards in boards/ validate', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vnet-project-boards-'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('both boards in boards/ validate; imx257 only where its kernel tree exists', () => {
     const entries = listBoards(boardsDir);
+    const treeIssue = `${shown(path.join(boardsDir, 'imx257.yaml'))}:14:14: kernel_tree: expected an existing directory (the board's prepared kernel build tree), found none at ${IMX257_TREE}`;
     expect(entries.map((e) => [e.name, e.issues.map(formatIssue)])).to.deep.equal([
+      ['imx257', fs.existsSync(IMX257_TREE) ? [] : [treeIssue]],
+      ['qemu-imx25', []],
+    ]);
+    expect(listBoards(projectBoardsCopy(tmp)).map((e) => [e.name, e.issues.map(formatIssue)])).to.deep.equal([
       ['imx257', []],
       ['qemu-imx25', []],
     ]);
@@ -137,7 +159,7 @@ describe('board config: the project boards', () => {
   });
 
   it('imx257 is real, with SSH, serial, power and a lock', () => {
-    const b = loadBoard('imx257', { boardsDir });
+    const b = loadBoard('imx257', { boardsDir: projectBoardsCopy(tmp) });
     if (b.kind !== 'real') throw new Error(`expected real, got ${b.kind}`);
     expect(b.ssh?.host).to.equal('192.168.1.50');
     expect(b.ssh?.keyFile).to.equal(path.join(process.env.HOME ?? os.homedir(), '.ssh/id_imx257'));
@@ -151,19 +173,22 @@ describe('board config: the project boards', () => {
 
 describe('board config: --board by name or path', () => {
   let tmp: string;
+  let lab: string;
   beforeEach(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vnet-config-'));
+    // real-ok.yaml's kernel_tree is ../kernel-tree: board files go in lab/, next to it.
+    lab = path.join(tmp, 'lab');
+    fs.mkdirSync(lab);
+    fs.mkdirSync(path.join(tmp, 'kernel-tree'));
   });
   afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
   it('a name resolves in boards/, a path as a path (relative to the cwd)', () => {
     expect(resolveBoardFile('imx257', boardsDir)).to.equal(path.join(boardsDir, 'imx257.yaml'));
-    expect(loadBoard(path.relative(process.cwd(), path.join(boardsDir, 'imx257.yaml')), { boardsDir }).name).to.equal('imx257');
+    expect(loadBoard(path.relative(process.cwd(), path.join(boardsDir, 'qemu-imx25.yaml')), { boardsDir }).name).to.equal('qemu-imx25');
   });
 
   it('a board file outside the repo: relative paths resolve from its directory, its name is free', () => {
-    const lab = path.join(tmp, 'lab');
-    fs.mkdirSync(lab);
     const file = path.join(lab, 'bench-2.yaml');
     fs.copyFileSync(fixture('real-ok.yaml'), file);
     const b = loadBoard(file, { boardsDir });
@@ -176,7 +201,7 @@ describe('board config: --board by name or path', () => {
   });
 
   it('~ expands to $HOME', () => {
-    const file = path.join(tmp, 'home.yaml');
+    const file = path.join(lab, 'home.yaml');
     fs.writeFileSync(file, fs.readFileSync(fixture('real-ok.yaml'), 'utf8').replace('keys/id_lab', '~/.ssh/id_lab'));
     const saved = process.env.HOME;
     process.env.HOME = '/home/lab-user';
@@ -193,17 +218,21 @@ describe('board config: --board by name or path', () => {
   });
 
   it('a file in boards/ must be named after its board', () => {
-    fs.copyFileSync(fixture('real-ok.yaml'), path.join(tmp, 'other.yaml'));
-    expect(listBoards(tmp).map((e) => e.issues.map(formatIssue))).to.deep.equal([
-      [`${shown(path.join(tmp, 'other.yaml'))}:2:7: name: expected "other" (a board in boards/ is named after its file), found "lab-board"`],
+    fs.copyFileSync(fixture('real-ok.yaml'), path.join(lab, 'other.yaml'));
+    expect(listBoards(lab).map((e) => e.issues.map(formatIssue))).to.deep.equal([
+      [`${shown(path.join(lab, 'other.yaml'))}:2:7: name: expected "other" (a board in boards/ is named after its file), found "lab-board"`],
     ]);
   });
 });
 
 describe('vnet-harness boards', () => {
   let tmp: string;
+  let lab: string;
   beforeEach(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vnet-boards-'));
+    lab = path.join(tmp, 'lab');
+    fs.mkdirSync(lab);
+    fs.mkdirSync(path.join(tmp, 'kernel-tree'));
   });
   afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -214,23 +243,115 @@ describe('vnet-harness boards', () => {
   };
 
   it('lists the project boards and exits 0', () => {
-    const { code, text } = run(boardsDir);
+    const { code, text } = run(projectBoardsCopy(tmp));
     expect(code).to.equal(0);
     expect(text).to.match(/^imx257 +real +ssh,serial +i\.MX257/m);
     expect(text).to.match(/^qemu-imx25 +emulated +ssh,serial +Emulated/m);
   });
 
-  it('exits 1 and prints each error as file:line:col: key: message', () => {
-    fs.writeFileSync(path.join(tmp, 'lab-board.yaml'), fs.readFileSync(fixture('real-ok.yaml')));
-    fs.writeFileSync(path.join(tmp, 'broken.yaml'), fs.readFileSync(fixture('wrong-type.yaml'), 'utf8').replace('lab-board', 'broken'));
-    const { code, text } = run(tmp);
-    expect(code).to.equal(1);
+  it('exits 2 (bad input) and prints each error as file:line:col: key: message', () => {
+    fs.writeFileSync(path.join(lab, 'lab-board.yaml'), fs.readFileSync(fixture('real-ok.yaml')));
+    fs.writeFileSync(path.join(lab, 'broken.yaml'), fs.readFileSync(fixture('wrong-type.yaml'), 'utf8').replace('lab-board', 'broken'));
+    const { code, text } = run(lab);
+    expect(code).to.equal(2);
     expect(text.split('\n')).to.deep.equal([
       'broken     INVALID   (1 error)',
       'lab-board  real      ssh,serial  ',
-      `${shown(path.join(tmp, 'broken.yaml'))}:7:9: ssh.port: expected an integer, found the string "2222"`,
+      `${shown(path.join(lab, 'broken.yaml'))}:7:9: ssh.port: expected an integer, found the string "2222"`,
       '1 of 2 board file(s) invalid',
       '',
+    ]);
+  });
+
+  it('exits 2 when there is no board file at all', () => {
+    const { code, text } = run(path.join(tmp, 'empty'));
+    expect(code).to.equal(2);
+    expect(text).to.match(/^no board files \(\*\.yaml\) in /);
+  });
+});
+
+describe('board config: bad input is found at validation, fast', () => {
+  let tmp: string;
+  beforeEach(() => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'vnet-bad-input-'));
+    fs.mkdirSync(path.join(tmp, 'kernel-tree'));
+  });
+  afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  /** real-ok.yaml with `edit` applied, written into tmp/lab (its kernel_tree ../kernel-tree exists). */
+  const variant = (edit: (text: string) => string, name = 'variant.yaml'): string => {
+    fs.mkdirSync(path.join(tmp, 'lab'), { recursive: true });
+    const file = path.join(tmp, 'lab', name);
+    fs.writeFileSync(file, edit(fs.readFileSync(fixture('real-ok.yaml'), 'utf8')));
+    return file;
+  };
+  const issuesOf = (file: string) => validateBoardFile(file).issues.map(formatIssue);
+
+  it('a kernel_tree that does not exist (or is no directory) is an error at its value', () => {
+    expect(errorsOf('missing-kernel-tree.yaml')).to.deep.equal([
+      `${shown(fixture('missing-kernel-tree.yaml'))}:5:14: kernel_tree: expected an existing directory (the board's prepared kernel build tree), found none at ${shown(path.join(repo, 'test/fixtures/no-such-kernel-tree'))}`,
+    ]);
+    fs.writeFileSync(path.join(tmp, 'a-file'), '');
+    const file = variant((t) => t.replace('kernel_tree: ../kernel-tree', `kernel_tree: ${path.join(tmp, 'a-file')}`));
+    expect(issuesOf(file)).to.deep.equal([
+      `${shown(file)}:5:14: kernel_tree: expected an existing directory (the board's prepared kernel build tree), found a file at ${path.join(tmp, 'a-file')}`,
+    ]);
+    expect(() => loadBoard(file, { boardsDir })).to.throw(ConfigError, /:5:14: kernel_tree: expected an existing directory/);
+  });
+
+  it('cross_compile as an absolute prefix is accepted as given', () => {
+    const file = variant((t) => t.replace('cross_compile: arm-linux-gnueabi-', 'cross_compile: /opt/bsp/bin/arm-linux-gnueabi-'));
+    expect(issuesOf(file)).to.deep.equal([]);
+    expect(loadBoard(file, { boardsDir }).crossCompile).to.equal('/opt/bsp/bin/arm-linux-gnueabi-');
+  });
+
+  it('cross_compile with shell metacharacters is refused at its value (it reaches a shell through Kbuild)', () => {
+    for (const prefix of ['"arm-`touch /tmp/pwned`-"', "'arm-$(id)-'", "'arm;rm -rf ~;-'", "'arm linux-'", "'arm-|x-'"]) {
+      const file = variant((t) => t.replace('cross_compile: arm-linux-gnueabi-', `cross_compile: ${prefix}`));
+      const issues = issuesOf(file);
+      expect(issues, prefix).to.have.length(1);
+      expect(issues[0], prefix).to.match(
+        /:4:16: cross_compile: expected only letters, digits and \. _ \+ - \/ ~ \(the prefix reaches a shell through Kbuild\), found the string /,
+      );
+    }
+  });
+
+  it('a board file over 1 MiB is refused without being parsed', () => {
+    const file = variant((t) => `${t}# ${'x'.repeat(1024 * 1024)}\n`);
+    expect(issuesOf(file)).to.deep.equal([
+      `${shown(file)}:1:1: the file is 1.0 MiB: a board file is at most 1 MiB (is this the right file?)`,
+    ]);
+  });
+
+  it('a board path that is not a regular file is refused', () => {
+    expect(() => validateBoardFile('/dev/zero')).to.throw(ConfigError, 'board file /dev/zero is not a regular file');
+  });
+
+  it('validation time grows linearly with the number of keys (32k unknown keys: under 8 s even on a busy host; quadratic took 40 s)', function () {
+    this.timeout(60_000);
+    const keys = Array.from({ length: 32_000 }, (_, i) => `unknown_key_${i}: ${i}\n`).join('');
+    const file = variant((t) => t + keys);
+    expect(fs.statSync(file).size).to.be.below(1024 * 1024);
+    const started = performance.now();
+    const issues = validateBoardFile(file).issues;
+    const ms = performance.now() - started;
+    expect(issues).to.have.length(32_000);
+    expect(formatIssue(issues[31_999]!)).to.match(/:32013:1: unknown_key_31999: unknown key "unknown_key_31999"; expected one of: /);
+    expect(ms, `validation took ${ms.toFixed(0)} ms`).to.be.below(8000);
+  });
+
+  it('duplicate keys are still found, each pointing at the repeated key and at the first', () => {
+    const file = variant((t) => t.replace('arch: arm\n', 'arch: arm\narch: arm64\n'));
+    expect(issuesOf(file)).to.deep.equal([`${shown(file)}:4:1: YAML syntax error: duplicate key "arch" (first at 3:1)`]);
+  });
+
+  it('a YAML alias bomb is an error at the first alias, not an exception', () => {
+    const lines = ['name: bomb', 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) lines.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+    const file = path.join(tmp, 'bomb.yaml');
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    expect(issuesOf(file)).to.deep.equal([
+      `${shown(file)}:3:10: YAML: more than 100 alias expansions (an alias bomb?): a board file needs few or no aliases`,
     ]);
   });
 });

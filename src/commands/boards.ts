@@ -8,12 +8,12 @@ export interface BoardsCommandOptions {
   out?: { write(s: string): unknown };
 }
 
-/** Prints name, kind and transports of each board, then every validation error; 1 if any board is invalid. */
+/** Prints name, kind and transports of each board, then every validation error; 2 (bad input) if any board is invalid or there is none. */
 export function boardsCommand({ boardsDir, out = process.stdout }: BoardsCommandOptions): number {
   const entries = listBoards(boardsDir);
   if (entries.length === 0) {
     out.write(`no board files (*.yaml) in ${displayPath(boardsDir)}\n`);
-    return ExitCode.checkFailed;
+    return ExitCode.infrastructure;
   }
   const width = Math.max(...entries.map((e) => e.name.length));
   for (const e of entries) {
@@ -28,7 +28,8 @@ export function boardsCommand({ boardsDir, out = process.stdout }: BoardsCommand
   if (issues.length > 0) {
     const bad = entries.filter((e) => e.issues.length > 0).length;
     out.write(`${bad} of ${entries.length} board file(s) invalid\n`);
-    return ExitCode.checkFailed;
+    // Exit 1 means the driver failed a check; a bad board file is bad input, as for every other command.
+    return ExitCode.infrastructure;
   }
   return ExitCode.ok;
 }

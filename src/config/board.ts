@@ -32,6 +32,8 @@ export interface BoardListEntry extends BoardValidation {
 }
 
 const YAML_EXT = /\.ya?ml$/;
+/** Largest board file read: a real one is a few KiB; a bigger file is a mistake (or an attack on the parser). */
+export const MAX_BOARD_FILE_BYTES = 1024 * 1024;
 
 /** Turns `--board` into a file: a path when it looks like one, else `<boardsDir>/<name>.yaml`. */
 export function resolveBoardFile(nameOrPath: string, boardsDir: string): string {
@@ -63,16 +65,14 @@ export function loadBoard(nameOrPath: string, options: { boardsDir: string }): B
 /** Validates one board file and returns the board or all its issues, sorted by position. */
 export function validateBoardFile(file: string, options: { boardsDir?: string } = {}): BoardValidation {
   file = path.resolve(file);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(`cannot read board file ${displayPath(file)}: ${(e as Error).message}`);
-  }
+  const text = readBoardText(file);
+  if (typeof text !== 'string') return { file, issues: [text] };
   const source = new YamlSource(file, text);
   if (source.syntaxIssues.length > 0) return { file, issues: source.syntaxIssues };
 
-  const data = source.value();
+  const value = source.value();
+  if ('issue' in value) return { file, issues: [value.issue] };
+  const data = value.data;
   const dir = path.dirname(file);
   const inBoardsDir = options.boardsDir !== undefined && path.resolve(options.boardsDir) === dir;
   const parsed = boardFileSchema.safeParse(data, { reportInput: true });
@@ -83,6 +83,27 @@ export function validateBoardFile(file: string, options: { boardsDir?: string } 
   const issues = raw.map((r) => locate(source, r)).sort((a, b) => a.line - b.line || a.col - b.col);
   if (issues.length > 0 || !parsed.success) return { file, issues };
   return { file, issues, board: toBoardConfig(parsed.data, file) };
+}
+
+/** The text of a board file, or the issue of a file too big to be one; throws ConfigError when it cannot be read. */
+function readBoardText(file: string): string | ConfigIssue {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const st = fs.fstatSync(fd);
+    // Not a regular file (a device, a FIFO): its size says nothing, and /dev/zero never ends.
+    if (!st.isFile()) throw new ConfigError(`board file ${displayPath(file)} is not a regular file`);
+    if (st.size > MAX_BOARD_FILE_BYTES) {
+      const mib = (st.size / (1024 * 1024)).toFixed(1);
+      return { file, line: 1, col: 1, key: '', message: `the file is ${mib} MiB: a board file is at most ${MAX_BOARD_FILE_BYTES / (1024 * 1024)} MiB (is this the right file?)` };
+    }
+    return fs.readFileSync(fd, 'utf8');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`cannot read board file ${displayPath(file)}: ${(e as Error).message}`);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** Validates every *.yaml in boardsDir, sorted by name. */

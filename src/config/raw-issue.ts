@@ -34,12 +34,10 @@ export function fromZodIssue(issue: z.core.$ZodIssue, data: unknown): RawIssue[]
   const path = issue.path as PropertyKey[];
   const found = valueAt(data, path);
   switch (issue.code) {
-    case 'unrecognized_keys':
-      return issue.keys.map((key) => ({
-        path: [...path, key],
-        at: 'key' as const,
-        message: unknownKeyMessage(key, Object.keys(schemaAt(path)?.shape ?? {})),
-      }));
+    case 'unrecognized_keys': {
+      const known = Object.keys(schemaAt(path)?.shape ?? {});
+      return issue.keys.map((key) => ({ path: [...path, key], at: 'key' as const, message: unknownKeyMessage(key, known) }));
+    }
     case 'invalid_type': {
       const format = schemaAt(path)?.format;
       const integer = issue.expected === 'number' && (format === 'safeint' || format === 'int32');
@@ -91,25 +89,32 @@ export function unknownKeyMessage(key: string, known: string[]): string {
   if (/^(password|passphrase|secret|token)$/i.test(key)) {
     return `${msg}: secrets never live in the YAML; use ${key.toLowerCase() === 'passphrase' ? 'passphrase_env' : 'password_env'} with the name of an environment variable`;
   }
+  const limit = Math.max(1, Math.floor(key.length / 3));
   const close = known
-    .map((k) => ({ k, d: editDistance(k, key) }))
-    .filter((x) => x.d <= Math.max(1, Math.floor(key.length / 3)))
+    .map((k) => ({ k, d: editDistance(k, key, limit) }))
+    .filter((x) => x.d <= limit)
     .sort((a, b) => a.d - b.d)[0];
   if (close) msg += ` (did you mean "${close.k}"?)`;
   if (known.length > 0) msg += `; expected one of: ${known.join(', ')}`;
   return msg;
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance of a and b, or limit + 1 as soon as it is known to exceed limit. */
+function editDistance(a: string, b: string, limit: number): number {
+  // The distance is at least the difference in length: most keys stop here.
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!;
     row[0] = i;
+    let best = row[0];
     for (let j = 1; j <= b.length; j++) {
       const tmp = row[j]!;
       row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
       prev = tmp;
+      best = Math.min(best, row[j]!);
     }
+    if (best > limit) return limit + 1;
   }
   return row[b.length]!;
 }

@@ -66,6 +66,8 @@ export function checkRules(data: unknown, ctx: RuleContext): RawIssue[] {
     }
   } else {
     if (data.kernel_tree === undefined) missing(['kernel_tree'], 'a real board needs the path of its prepared kernel build tree');
+    // Found now, not after the board was locked and booted.
+    else checkDirectory(issues, ['kernel_tree'], data.kernel_tree, ctx.dir, "the board's prepared kernel build tree");
     if (ssh === undefined && serial === undefined) {
       issues.push({
         path: [],
@@ -111,14 +113,23 @@ function valueAt2(obj: Obj, a: string, b: string): unknown {
 function checkFile(issues: RawIssue[], p: PropertyKey[], value: unknown, dir: string): void {
   if (typeof value !== 'string' || value.trim() === '') return;
   const resolved = resolveConfigPath(value, dir);
-  let ok = false;
-  try {
-    ok = fs.statSync(resolved).isFile();
-  } catch {
-    ok = false;
+  if (!fs.statSync(resolved, { throwIfNoEntry: false })?.isFile()) {
+    issues.push({ path: p, at: 'value', message: `expected an existing file, found none at ${shownPath(resolved)}` });
   }
-  if (!ok) {
-    const shown = path.relative(process.cwd(), resolved);
-    issues.push({ path: p, at: 'value', message: `expected an existing file, found none at ${shown.startsWith('..') ? resolved : shown}` });
-  }
+}
+
+/** Adds an issue unless `value` names an existing directory (`what` says which). */
+function checkDirectory(issues: RawIssue[], p: PropertyKey[], value: unknown, dir: string, what: string): void {
+  if (typeof value !== 'string' || value.trim() === '') return;
+  const resolved = resolveConfigPath(value, dir);
+  const st = fs.statSync(resolved, { throwIfNoEntry: false });
+  if (st?.isDirectory()) return;
+  const found = st ? `a ${st.isFile() ? 'file' : 'non-directory'} at` : 'none at';
+  issues.push({ path: p, at: 'value', message: `expected an existing directory (${what}), found ${found} ${shownPath(resolved)}` });
+}
+
+/** A path as messages show it: relative below the working directory, else absolute. */
+function shownPath(resolved: string): string {
+  const shown = path.relative(process.cwd(), resolved);
+  return shown.startsWith('..') || shown === '' ? resolved : shown;
 }

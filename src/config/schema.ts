@@ -10,6 +10,9 @@ export const BOARD_NAME = /^[a-z0-9][a-z0-9._-]*$/;
 /** A Debian package name, optionally with an architecture qualifier (`libc6:armel`). */
 const DEB_PACKAGE = /^[a-z0-9][a-z0-9+.-]+(:[a-z0-9-]+)?$/;
 
+/** What a toolchain prefix may hold: a name like arm-linux-gnueabi- or a path like /opt/bsp/bin/arm-none-linux-gnueabi-. */
+const TOOLCHAIN_PREFIX_CHARS = /^[A-Za-z0-9._+/~-]*$/;
+
 /** True when `s` is `SHA256:` + the unpadded base64 of exactly 32 bytes, as `ssh-keygen -l` prints. */
 export function isSha256Fingerprint(s: string): boolean {
   const m = /^SHA256:([A-Za-z0-9+/]{43})$/.exec(s);
@@ -106,7 +109,11 @@ export const boardFileSchema = z.strictObject({
   name: z.string().regex(BOARD_NAME, 'expected a board name of a-z, 0-9, ".", "_", "-"'),
   description: z.string().default(''),
   arch: z.string().regex(/^[a-z0-9_]+$/, 'expected a kernel ARCH such as arm'),
-  cross_compile: z.string().regex(/^\S*-$/, 'expected a toolchain prefix ending in "-" such as arm-linux-gnueabi-'),
+  cross_compile: z
+    .string()
+    .regex(/-$/, 'expected a toolchain prefix ending in "-" such as arm-linux-gnueabi-')
+    // Kbuild pastes it into shell command lines: a backtick or $( would run.
+    .regex(TOOLCHAIN_PREFIX_CHARS, 'expected only letters, digits and . _ + - / ~ (the prefix reaches a shell through Kbuild)'),
   kernel_tree: filePath.optional(),
   emulated: emulatedSchema.optional(),
   ssh: sshSchema.optional(),
