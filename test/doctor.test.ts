@@ -1,6 +1,8 @@
 // doctor: what is missing on the host and the one command installing it.
 // A fake probe plays a host that lacks things; one test asks this machine.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { loadBoard } from '../src/config/board.ts';
@@ -10,7 +12,20 @@ import type { HostProbe, ProbeResult } from '../src/host/doctor.ts';
 
 const boardsDir = path.resolve(import.meta.dirname, '../boards');
 const emulated = () => loadBoard('qemu-imx25', { boardsDir }) as EmulatedBoardConfig;
-const real = () => loadBoard('imx257', { boardsDir }) as RealBoardConfig;
+const tmpDirs: string[] = [];
+after(() => tmpDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+/** A real board file in a temp dir, with `edit` applied; its kernel_tree exists (validation requires it). */
+function realBoardFile(edit: (yaml: string) => string = (y) => y): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vnet-doctor-'));
+  tmpDirs.push(dir);
+  fs.mkdirSync(path.join(dir, 'linux'));
+  const text = fs.readFileSync(path.join(boardsDir, 'imx257.yaml'), 'utf8').replace(/^kernel_tree: .*$/m, `kernel_tree: ${path.join(dir, 'linux')}`);
+  const file = path.join(dir, 'imx257.yaml');
+  fs.writeFileSync(file, edit(text));
+  return file;
+}
+const real = () => loadBoard(realBoardFile(), { boardsDir }) as RealBoardConfig;
 
 /** A host described by data; `shell` applies `onShell` to it, as apt-get would. */
 class FakeHost implements HostProbe {
@@ -43,7 +58,8 @@ class FakeHost implements HostProbe {
     throw new Error(`fake host: unexpected command ${command} ${args.join(' ')}`);
   }
   async which(command: string) {
-    return this.commands.has(command) ? `/usr/bin/${command}` : null;
+    if (!this.commands.has(command)) return null;
+    return command.includes('/') ? command : `/usr/bin/${command}`;
   }
   async exists(p: string) {
     return this.paths.has(p);
@@ -117,6 +133,24 @@ describe('doctor (fake host)', () => {
     expect(missing.map((m) => [m.name, m.package])).to.deep.equal([['arm-linux-gnueabi-gcc', 'gcc-arm-linux-gnueabi']]);
     expect(crossCompilerPackage('aarch64-linux-gnu-')).to.equal('gcc-aarch64-linux-gnu');
     expect(crossCompilerPackage('/opt/bsp/bin/arm-none-linux-gnueabi-')).to.equal(undefined);
+  });
+
+  it('a cross compiler named by absolute prefix is looked up there, not in PATH', async () => {
+    const host = new FakeHost();
+    const board = loadBoard(realBoardFile((y) => y.replace(/^cross_compile: .*$/m, 'cross_compile: /opt/bsp/bin/arm-linux-gnueabi-')), { boardsDir });
+    host.packages = new Set(board.hostPackages);
+    const missing = (await checkHost(board, host)).filter((m) => m.kind === 'command');
+    expect(missing).to.deep.equal([
+      {
+        kind: 'command',
+        name: '/opt/bsp/bin/arm-linux-gnueabi-gcc',
+        detail: 'cross compiler (cross_compile): not found at /opt/bsp/bin/arm-linux-gnueabi-gcc (not a Debian package; install it there or fix the path)',
+      },
+    ]);
+    host.commands.add('/opt/bsp/bin/arm-linux-gnueabi-gcc');
+    expect((await checkHost(board, host)).filter((m) => m.kind === 'command')).to.deep.equal([]);
+    // Debian's own compiler named by its path is still Debian's package.
+    expect(crossCompilerPackage('/usr/bin/arm-linux-gnueabi-')).to.equal('gcc-arm-linux-gnueabi');
   });
 
   it('--install as a normal user is refused and runs nothing', async () => {
@@ -205,6 +239,22 @@ describe('doctor (this machine)', function () {
     expect(missing.filter((m) => m.kind === 'package').map((m) => m.name)).to.deep.equal(expectedPackages);
     expect(expectedPackages).to.include('vnet-harness-no-such-package');
     expect(installCommand(missing)).to.match(/apt-get install -y --no-install-recommends .*\bvnet-harness-no-such-package$/);
+  });
+});
+
+describe('doctor (this machine): a cross compiler outside PATH', function () {
+  this.timeout(60_000);
+
+  it('an absolute prefix naming an executable is present', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vnet-doctor-bsp-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'arm-bsp-linux-gnueabi-gcc'), '#!/bin/sh\n', { mode: 0o755 });
+      const board = { ...emulated(), crossCompile: path.join(dir, 'arm-bsp-linux-gnueabi-') };
+      const missing = await checkHost(board, systemProbe);
+      expect(missing.filter((m) => m.name.includes('arm-bsp'))).to.deep.equal([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

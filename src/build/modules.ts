@@ -233,8 +233,17 @@ async function checkInputs(
   await mkdir(join(buildDir, STATE_DIR), { recursive: true });
 }
 
-/** Fails with the install command when `tool` is not on PATH. */
+/** Fails with the install command when `tool` is not on PATH (or, named by path, not there). */
 async function requireTool(board: string, tool: string, install: string): Promise<void> {
+  // Only the compiler can be a path (cross_compile: /opt/bsp/bin/arm-linux-gnueabi-): used as given.
+  if (tool.includes('/')) {
+    const found = await access(tool, constants.X_OK).then(() => true, () => false);
+    if (found) return;
+    throw new PrerequisiteError(
+      `board ${board}: ${tool} (cross_compile) does not exist or is not executable; ` +
+        'install the toolchain there or fix cross_compile in the board file',
+    );
+  }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
     try {

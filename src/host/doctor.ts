@@ -172,9 +172,9 @@ interface CommandNeed {
   why: string;
 }
 
-/** The Debian package that ships a cross compiler prefix such as `arm-linux-gnueabi-`, if it is Debian's. */
+/** The Debian package that ships a cross compiler prefix such as `arm-linux-gnueabi-` (or `/usr/bin/arm-linux-gnueabi-`), if it is Debian's. */
 export function crossCompilerPackage(prefix: string): string | undefined {
-  const m = /^([a-z0-9_]+-linux-gnu[a-z0-9]*)-$/.exec(prefix);
+  const m = /^(?:\/usr\/bin\/)?([a-z0-9_]+-linux-gnu[a-z0-9]*)-$/.exec(prefix);
   return m ? `gcc-${m[1]}` : undefined;
 }
 
@@ -217,7 +217,10 @@ export async function checkHost(
       missing.push({
         kind: 'command',
         name: need.command,
-        detail: `${need.why}: not found in PATH${need.package ? '' : ' (not a Debian package; install it and put it in PATH)'}`,
+        // A command named by path (cross_compile: /opt/bsp/bin/arm-linux-gnueabi-) is looked for there only.
+        detail: need.command.includes('/')
+          ? `${need.why}: not found at ${need.command}${need.package ? '' : ' (not a Debian package; install it there or fix the path)'}`
+          : `${need.why}: not found in PATH${need.package ? '' : ' (not a Debian package; install it and put it in PATH)'}`,
         ...(need.package ? { package: need.package } : {}),
       });
     }
