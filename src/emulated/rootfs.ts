@@ -133,7 +133,8 @@ async function buildBase(spec: RootfsSpec, ids: Record<string, string>, dir: str
       { type: 'file', path: 'etc/dropbear/dropbear_ed25519_host_key', data: hostKey.key, mode: 0o600 },
     );
     const initrd = gzipSync(buildCpio(entries), { level: 6 });
-    await writeFile(join(dir, 'initrd.cpio.gz'), initrd);
+    // 0600: the archive holds the board's private host key.
+    await writeFile(join(dir, 'initrd.cpio.gz'), initrd, { mode: 0o600 });
     log(`rootfs: ${entries.length} entries, ${(initrd.length / 1024).toFixed(0)} KiB compressed`);
     return { packages: ids, hostKeyFingerprint: hostKey.fingerprint, hostKeyPublic: hostKey.publicLine };
   } finally {
