@@ -4,6 +4,7 @@
 // board only with --perf-gate), counters the kernel decides not compared.
 
 import { expect } from 'chai';
+import { execa } from 'execa';
 import { existsSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -381,6 +382,32 @@ describe('compare: compareCommand', () => {
     const cap3 = capture();
     expect(await compareCommand({ a: good.runId, b: copy.runId, reportsRoot: root, ...cap3.io })).to.equal(2);
     expect(cap3.err.join('')).to.contain(`run "${copy.runId}" was written to ${elsewhere}`);
+  });
+
+  it('the command line: --perf-gate turns a reported slowdown on the emulated board into exit 1', async function () {
+    this.timeout(60_000);
+    const normal = [1.21, 0.471, 0.468, 0.482, 0.466, 0.474, 0.49, 0.462, 0.477, 0.469, 0.473, 0.481, 0.465, 0.47, 0.476, 0.467, 0.479, 0.472, 0.486, 0.464];
+    const dir = path.join(tmp, 'cli-perf-gate');
+    const a = structuredClone(good);
+    const b = structuredClone(good);
+    a.stages[3]!.rttsMs = normal;
+    b.stages[3]!.rttsMs = normal.map((v, i) => (i === 0 ? v : v + 2));
+    b.runId = 'slowed-run';
+    for (const [name, r] of [['a', a], ['b', b]] as const) {
+      await mkdir(path.join(dir, name), { recursive: true });
+      await writeFile(path.join(dir, name, 'results.json'), JSON.stringify(r));
+    }
+    const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'vnet-harness.js');
+    const cli = (...extra: string[]) =>
+      // spawns: node
+      execa(process.execPath, [bin, 'compare', path.join(dir, 'a'), path.join(dir, 'b'), '--out', path.join(dir, 'out.md'), ...extra], { reject: false });
+    const plain = await cli();
+    expect(plain.exitCode, plain.stderr).to.equal(0);
+    expect(plain.stdout).to.contain('slower (reported only)');
+    const gated = await cli('--perf-gate');
+    expect(gated.exitCode, gated.stderr).to.equal(1);
+    expect(gated.stdout).to.match(/^vnet-harness compare: REGRESSION\n/);
+    expect(gated.stdout).to.contain('stage 4: RTT slower by 2.000 ms');
   });
 
   describe('unreadable input: exit 2 with a clear message', () => {

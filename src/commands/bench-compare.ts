@@ -199,6 +199,7 @@ export function startLoad(spec: LoadSpec): RunningLoad {
   if (spec.kind === 'spin') {
     const children = Array.from({ length: spec.workers }, () => {
       const [cmd, ...args] = [...PDEATHSIG_PREFIX, process.execPath, '-e', 'for (;;) {}'];
+      // spawns: setpriv node
       const child = spawn(cmd as string, args, { stdio: 'ignore' });
       if (child.pid !== undefined) registerChild(child.pid, 'load: spinning process');
       return child;
