@@ -354,6 +354,11 @@ describe('board config: bad input is found at validation, fast', () => {
       `${shown(file)}:3:10: YAML: more than 100 alias expansions (an alias bomb?): a board file needs few or no aliases`,
     ]);
   });
+
+  it('an alias to an anchor not defined before it is an error at the alias', () => {
+    const file = variant((t) => t.replace('arch: arm\n', 'arch: *cpu\n'));
+    expect(issuesOf(file)).to.deep.equal([`${shown(file)}:3:7: YAML: alias *cpu names no anchor defined before it`]);
+  });
 });
 
 describe('secrets and fingerprints', () => {
