@@ -329,7 +329,8 @@ describe('compare: compareCommand', () => {
     });
     expect(code, cap.err.join('')).to.equal(0);
     const json = JSON.parse(await readFile(path.join(tmp, 'same.json'), 'utf8'));
-    expect(json).to.include({ kind: 'vnet-harness-comparison', regression: false });
+    expect(json).to.include({ kind: 'vnet-harness-comparison', version: 2, regression: false });
+    expect(json.rtt[0]).to.include({ stage: 4, change: 'no-change', shiftMs: 0 });
     expect(cap.out.join('')).to.match(/^vnet-harness compare: no regression\n/);
   });
 
