@@ -6,9 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { loadBoard } from '../src/config/board.ts';
+import { nativeKernelTree } from './helpers/kernel.ts';
 import type { BoardConfig, EmulatedBoardConfig, RealBoardConfig } from '../src/config/types.ts';
-import { checkHost, crossCompilerPackage, doctorCommand, installCommand, systemProbe } from '../src/host/doctor.ts';
-import type { HostProbe, ProbeResult } from '../src/host/doctor.ts';
+import { checkHost, crossCompilerPackage, crossLibcPackage, doctorCommand, installCommand, packageNeeds, systemProbe } from '../src/host/doctor.ts';
+import type { BuildCheck, HostProbe, ProbeResult } from '../src/host/doctor.ts';
+import { PROBE_CFLAGS } from '../src/build/probe.ts';
 
 const boardsDir = path.resolve(import.meta.dirname, '../boards');
 const emulated = () => loadBoard('qemu-imx25', { boardsDir }) as EmulatedBoardConfig;
@@ -30,13 +32,20 @@ const real = () => loadBoard(realBoardFile(), { boardsDir }) as RealBoardConfig;
 /** A host described by data; `shell` applies `onShell` to it, as apt-get would. */
 class FakeHost implements HostProbe {
   commands = new Set(['arm-linux-gnueabi-gcc', 'make', 'qemu-system-arm']);
-  packages = new Set([...emulated().hostPackages, 'linux-source-6.1']);
+  packages = new Set(packageNeeds(emulated(), false));
   foreign = ['armel'];
   aptKnows = new Set(emulated().emulated.rootfs.packages.map((p) => `${p}:armel`));
   paths = new Set<string>();
   userId = 0;
   shellCalls: string[] = [];
   onShell: (command: string) => number = () => 0;
+  /** What a build check gives, by kind; `builds` records the checks asked for. */
+  buildResult: Record<BuildCheck['kind'], ProbeResult> = {
+    program: { exitCode: 0, stdout: '', stderr: '' },
+    module: { exitCode: 0, stdout: '', stderr: '' },
+  };
+  builds: BuildCheck[] = [];
+  kernelTree: string | null = '/cache/kernel-0123/build';
 
   async run(command: string, args: string[]): Promise<ProbeResult> {
     const ok = (stdout: string): ProbeResult => ({ exitCode: 0, stdout, stderr: '' });
@@ -71,6 +80,13 @@ class FakeHost implements HostProbe {
     this.shellCalls.push(command);
     return this.onShell(command);
   }
+  async build(check: BuildCheck) {
+    this.builds.push(check);
+    return this.buildResult[check.kind];
+  }
+  async cachedKernelTree() {
+    return this.kernelTree;
+  }
 }
 
 async function doctor(board: BoardConfig, host: FakeHost, install = false) {
@@ -85,7 +101,11 @@ describe('doctor (fake host)', () => {
     expect(await checkHost(emulated(), host)).to.deep.equal([]);
     const { code, text } = await doctor(emulated(), host);
     expect(code).to.equal(0);
-    expect(text).to.equal('doctor: board qemu-imx25 (emulated): every host prerequisite is present\n');
+    expect(text).to.equal(
+      'doctor: board qemu-imx25 (emulated): every host prerequisite is present\n' +
+        '  checked: a static program links with arm-linux-gnueabi-gcc -static -Os -s -Wall -Wextra -Werror\n' +
+        '  checked: a module builds against /cache/kernel-0123/build\n',
+    );
   });
 
   it('names exactly what is missing and puts exactly that in the one install command', async () => {
@@ -195,7 +215,7 @@ describe('doctor (fake host)', () => {
   it('a real board: kernel tree, key file and serial device, which apt cannot install', async () => {
     const host = new FakeHost();
     const board = real();
-    host.packages = new Set(board.hostPackages);
+    host.packages = new Set(packageNeeds(board, false));
     host.paths = new Set([path.join(board.kernelTree, 'Makefile'), board.ssh!.keyFile]);
     const missing = await checkHost(board, host);
     expect(missing.map((m) => `${m.kind} ${m.name}`)).to.deep.equal([
@@ -234,11 +254,109 @@ describe('doctor (this machine)', function () {
       }
     };
     const expectedCommands = ['arm-linux-gnueabi-gcc', 'make', 'qemu-system-arm'].filter((c) => !shellHas(c));
-    const expectedPackages = [...new Set([...board.hostPackages, 'linux-source-6.1'])].filter((p) => !dpkgHas(p));
+    const expectedPackages = packageNeeds(board, false).filter((p) => !dpkgHas(p));
     expect(missing.filter((m) => m.kind === 'command').map((m) => m.name)).to.deep.equal(expectedCommands);
     expect(missing.filter((m) => m.kind === 'package').map((m) => m.name)).to.deep.equal(expectedPackages);
     expect(expectedPackages).to.include('vnet-harness-no-such-package');
-    expect(installCommand(missing)).to.match(/apt-get install -y --no-install-recommends .*\bvnet-harness-no-such-package$/);
+    expect(installCommand(missing)).to.match(/apt-get install -y --no-install-recommends .*\bvnet-harness-no-such-package\b/);
+  });
+});
+
+describe('doctor builds instead of trusting files (fake host)', () => {
+  const missingLibc: ProbeResult = {
+    exitCode: 1,
+    stdout: '',
+    stderr:
+      'In file included from /usr/include/features.h:392,\n' +
+      '/usr/include/features-time64.h:20:10: fatal error: bits/wordsize.h: No such file or directory\ncompilation terminated.\n',
+  };
+
+  it('links a static program with the probe\'s flags, then builds a module against the cached kernel tree', async () => {
+    const host = new FakeHost();
+    const { code, text } = await doctor(emulated(), host);
+    expect(code).to.equal(0);
+    expect(host.builds).to.deep.equal([
+      { kind: 'program', cc: 'arm-linux-gnueabi-gcc', flags: PROBE_CFLAGS },
+      { kind: 'module', kernelTree: '/cache/kernel-0123/build', arch: 'arm', crossCompile: 'arm-linux-gnueabi-' },
+    ]);
+    expect(text).to.contain('  checked: a static program links with arm-linux-gnueabi-gcc -static');
+    expect(text).to.contain('  checked: a module builds against /cache/kernel-0123/build\n');
+  });
+
+  it('a compiler without its C library (the fresh-machine failure): reported with the package that has it, and installed', async () => {
+    const host = new FakeHost();
+    host.buildResult.program = missingLibc;
+    const missing = await checkHost(emulated(), host);
+    expect(missing).to.deep.equal([
+      {
+        kind: 'build',
+        name: `arm-linux-gnueabi-gcc ${PROBE_CFLAGS.join(' ')}`,
+        detail: "cannot build the board-side probe's kind of program: /usr/include/features-time64.h:20:10: fatal error: bits/wordsize.h: No such file or directory",
+        package: 'libc6-dev-armel-cross',
+      },
+    ]);
+    host.onShell = () => {
+      host.buildResult.program = { exitCode: 0, stdout: '', stderr: '' };
+      return 0;
+    };
+    const { code, text } = await doctor(emulated(), host, true);
+    expect(host.shellCalls).to.deep.equal(['apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libc6-dev-armel-cross']);
+    expect(code).to.equal(0);
+    expect(text).to.contain('every host prerequisite is present now');
+  });
+
+  it('a module that does not build against the tree is reported (apt cannot fix it), exit 2', async () => {
+    const host = new FakeHost();
+    host.buildResult.module = { exitCode: 2, stdout: '', stderr: 'make[1]: *** No rule to make target \'scripts/module.lds\'.  Stop.\nmake: *** [Makefile:1] Error 2\n' };
+    const { code, text } = await doctor(emulated(), host);
+    expect(code).to.equal(2);
+    expect(text).to.contain('missing build');
+    expect(text).to.contain('module against /cache/kernel-0123/build: a minimal network-driver module does not build: make: *** [Makefile:1] Error 2');
+  });
+
+  it('an emulated board whose kernel is not built yet: the module build is not tried, and says so', async () => {
+    const host = new FakeHost();
+    host.kernelTree = null;
+    const { code, text } = await doctor(emulated(), host);
+    expect(code).to.equal(0);
+    expect(host.builds.map((b) => b.kind)).to.deep.equal(['program']);
+    expect(text).to.contain("checked: module build not tried: the emulated board's kernel is not built yet");
+  });
+
+  it('no build is tried while a tool it needs is missing', async () => {
+    const host = new FakeHost();
+    host.commands.delete('make');
+    await checkHost(emulated(), host);
+    expect(host.builds).to.deep.equal([]);
+  });
+
+  it('knows the cross C library package of Debian\'s cross compilers', () => {
+    expect(crossLibcPackage('arm-linux-gnueabi-')).to.equal('libc6-dev-armel-cross');
+    expect(crossLibcPackage('arm-linux-gnueabihf-')).to.equal('libc6-dev-armhf-cross');
+    expect(crossLibcPackage('aarch64-linux-gnu-')).to.equal('libc6-dev-arm64-cross');
+    expect(crossLibcPackage('arm-none-eabi-')).to.equal(undefined);
+    expect(packageNeeds(emulated(), false)).to.include('libc6-dev-armel-cross');
+    expect(packageNeeds(emulated(), true)).to.include.members(['kmod', 'libc6-dev-armel-cross', 'chromium']);
+  });
+});
+
+describe('doctor builds on this machine', function () {
+  this.timeout(120_000);
+
+  it('the board\'s cross compiler links the probe\'s kind of program; a broken flag is caught', async () => {
+    const ok = await systemProbe.build({ kind: 'program', cc: 'arm-linux-gnueabi-gcc', flags: PROBE_CFLAGS });
+    expect(ok.exitCode, ok.stderr).to.equal(0);
+    const bad = await systemProbe.build({ kind: 'program', cc: 'arm-linux-gnueabi-gcc', flags: [...PROBE_CFLAGS, '-lvnet-no-such-library'] });
+    expect(bad.exitCode).to.not.equal(0);
+    expect(bad.stderr).to.match(/cannot find -lvnet-no-such-library/);
+  });
+
+  it('a module builds against linux-headers-amd64, and a tree that is not one fails', async () => {
+    const tree = nativeKernelTree();
+    const ok = await systemProbe.build({ kind: 'module', kernelTree: tree, arch: 'x86', crossCompile: '' });
+    expect(ok.exitCode, ok.stderr).to.equal(0);
+    const bad = await systemProbe.build({ kind: 'module', kernelTree: '/nonexistent-tree', arch: 'x86', crossCompile: '' });
+    expect(bad.exitCode).to.not.equal(0);
   });
 });
 
