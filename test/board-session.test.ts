@@ -8,7 +8,7 @@
 // detection, recovery per transport).
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -321,7 +321,7 @@ describe('real-board code path: a board YAML without `emulated`, over SSH to a r
   const powerLog = (): string => join(dir, 'power.log');
 
   /** Writes a real-board YAML pointing at the host board's forwarded SSH port. */
-  async function realBoardFile(name: string, options: { hostKey?: string; power: Record<string, string> }): Promise<string> {
+  async function realBoardFile(name: string, options: { hostKey?: string; power: Record<string, string>; serialDevice?: string }): Promise<string> {
     if (!host) throw new Error('the emulated board did not open (see the before hook)');
     const endpoint = host.sshEndpoint();
     const power = Object.entries(options.power).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n');
@@ -340,6 +340,7 @@ describe('real-board code path: a board YAML without `emulated`, over SSH to a r
         `  user: ${endpoint.user}`,
         `  key_file: ./id_board        # relative to this file`,
         `  host_key: "${options.hostKey ?? endpoint.hostKey}"`,
+        ...(options.serialDevice ? [`serial:`, `  device: ${options.serialDevice}`, `  login_user: root`] : []),
         `power:`,
         power,
         `timeouts:`,
@@ -354,6 +355,8 @@ describe('real-board code path: a board YAML without `emulated`, over SSH to a r
   before(async function () {
     this.timeout(30 * 60_000);
     dir = await mkdtemp(join(tmpdir(), 'vnet-real-board-'));
+    // The modules are never built here, but the file must name a directory that exists.
+    await mkdir(join(dir, 'kernel-tree-unused'));
     host = await Board.open(loadBoard(BOARD, { boardsDir: BOARDS_DIR }), { progress: silentProgress(), transport: 'ssh' });
     await writeFile(join(dir, 'id_board'), host.sshEndpoint().privateKey);
     await chmod(join(dir, 'id_board'), 0o600);
@@ -415,6 +418,25 @@ describe('real-board code path: a board YAML without `emulated`, over SSH to a r
     } finally {
       await board.close();
     }
+  });
+
+  it('a serial console that is absent (cable on another host): an SSH session goes on with a warning, a serial one fails', async () => {
+    const file = await realBoardFile('lab-board-no-tty', { power: { on: 'true' }, serialDevice: '/dev/vnet-no-such-tty' });
+    const config = loadBoard(file, { boardsDir: BOARDS_DIR });
+    const board = await Board.open(config, { progress: silentProgress(), transport: 'ssh' });
+    try {
+      expect(board.currentConsole()).to.equal(undefined);
+      expect(board.warnings).to.have.length(1);
+      expect(board.warnings[0]).to.match(/^no console capture: .*\/dev\/vnet-no-such-tty.*; kernel faults are seen through dmesg only/);
+      expect((await board.run('echo still-works')).stdout).to.equal('still-works\n');
+    } finally {
+      await board.close();
+    }
+    const serial = await Board.open(config, { progress: silentProgress(), transport: 'serial' }).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(serial?.message).to.match(/vnet-no-such-tty/);
   });
 
   it('refuses to open a board whose YAML pins a different host key', async () => {

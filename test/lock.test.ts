@@ -147,6 +147,31 @@ describe('board lock', function () {
     await second.release();
   });
 
+  it('a run waiting for a held lock says who holds it, and keeps saying it while it waits', async () => {
+    const first = await acquireLock('board-w', { dir, command: 'nightly run' });
+    const calls: Array<{ pid: number; command: string; waitedMs: number; remainingMs: number }> = [];
+    const started = Date.now();
+    setTimeout(() => void first.release(), 1_300);
+    const second = await acquireLock('board-w', {
+      dir,
+      wait: 10,
+      pollMs: 20,
+      remindMs: 400,
+      onWait: (holder, waitedMs, remainingMs) => calls.push({ pid: holder.pid, command: holder.command, waitedMs, remainingMs }),
+    });
+    const waited = Date.now() - started;
+    await second.release();
+    expect(waited).to.be.within(1_250, 5_000);
+    // Told at once, then about every 400 ms: 1.3 s of waiting gives 4 lines (0, ~0.4, ~0.8, ~1.2 s).
+    expect(calls.length).to.be.within(3, 5);
+    expect(calls[0]!.waitedMs).to.be.below(100);
+    expect(calls.every((c) => c.pid === process.pid && c.command === 'nightly run')).to.equal(true);
+    for (let i = 1; i < calls.length; i++) {
+      expect(calls[i]!.waitedMs - calls[i - 1]!.waitedMs).to.be.within(380, 700);
+      expect(calls[i]!.remainingMs).to.be.below(calls[i - 1]!.remainingMs);
+    }
+  });
+
   it('two runs: the second fails at once naming the first; with wait it gets the lock after release', async () => {
     const a = locker('imx', 0);
     const held = await a.next('acquired', 'failed');

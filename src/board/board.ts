@@ -52,6 +52,14 @@ export interface SshEndpoint {
   hostKey: string;
 }
 
+/** The console transcript of a board whose open() failed, by the error it threw. */
+const consoleOfFailedOpen = new WeakMap<Error, string>();
+
+/** The console a failed Board.open() captured before it gave up (boot messages, a login prompt), if any. */
+export function consoleOfFailedBoot(error: unknown): string | undefined {
+  return error instanceof Error ? consoleOfFailedOpen.get(error) : undefined;
+}
+
 export class Board {
   private transport: BoardTransport | undefined;
   private machine: EmulatedMachine | undefined;
@@ -59,6 +67,8 @@ export class Board {
   private clientKey: ClientKey | undefined;
   private images: EmulatedImages | undefined;
   readonly recoveries: RecoveryReport[] = [];
+  /** What limits this session without ending it (no console capture), for the results. */
+  readonly warnings: string[] = [];
   /** Every command run through this session, in order, with its duration (bench replays them). */
   readonly commandLog: Array<{ command: string; durationMs: number }> = [];
   bootMs = 0;
@@ -93,6 +103,8 @@ export class Board {
       return board;
     } catch (error) {
       await board.close();
+      // A boot or login that failed is exactly when the console matters: it travels with the error.
+      if (error instanceof Error) consoleOfFailedOpen.set(error, board.consoleTranscript());
       throw error;
     }
   }
@@ -172,6 +184,12 @@ export class Board {
     return report;
   }
 
+  /** Cuts the board off at once (the run was interrupted): in-flight commands fail now instead of at their timeouts. */
+  abort(): void {
+    this.killEmulator();
+    void this.transport?.close().catch(() => undefined);
+  }
+
   /** Kills the emulated board's QEMU at once (tests of board loss use it). */
   killEmulator(): void {
     this.machine?.qemu.kill();
@@ -232,8 +250,16 @@ export class Board {
 
   private async openRealConsole(config: RealBoardConfig): Promise<void> {
     if (!config.serial) return;
-    const console = await SerialConsole.open({ path: config.serial.device, baudRate: config.serial.baud, name: config.name });
-    this.consoles.push(console);
+    try {
+      const console = await SerialConsole.open({ path: config.serial.device, baudRate: config.serial.baud, name: config.name });
+      this.consoles.push(console);
+    } catch (error) {
+      // Only a serial run needs the console; over SSH the run goes on, blind to what only the console shows.
+      if (this.transportKind === 'serial') throw error;
+      const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      const warning = `no console capture: ${why}; kernel faults are seen through dmesg only (a panic that kills the board shows as a hang)`;
+      if (!this.warnings.includes(warning)) this.warnings.push(warning);
+    }
   }
 
   private async connectTransport(): Promise<BoardTransport> {

@@ -42,8 +42,13 @@ export interface LockOptions {
   command?: string;
   /** Milliseconds between polls while waiting (default 200). */
   pollMs?: number;
-  /** Called once when the lock is held by another run and we start waiting. */
-  onWait?: (holder: LockInfo) => void;
+  /**
+   * Called when the lock is held by another run and we start waiting, then
+   * again every `remindMs` while we wait, so a long wait never looks like a hang.
+   */
+  onWait?: (holder: LockInfo, waitedMs: number, remainingMs: number) => void;
+  /** Milliseconds between onWait reminders (default 15 000). */
+  remindMs?: number;
   /** Test hook: awaited between reading a stale lock and taking it over, to widen the race window. */
   beforeTakeover?: () => Promise<void>;
 }
@@ -70,16 +75,20 @@ export async function acquireLock(name: string, options: LockOptions = {}): Prom
   ensureDir(dir);
   const lockPath = path.join(dir, `${name}.lock`);
   const wait = options.wait ?? 0;
-  const deadline = Date.now() + wait * 1000;
-  let warned = false;
+  const started = Date.now();
+  const deadline = started + wait * 1000;
+  let nextReminder = started;
   for (;;) {
     const info = newInfo(options.command ?? defaultCommand());
     const result = await tryAcquire(lockPath, info, options.beforeTakeover);
     if (result.ok) return register(name, lockPath, info, result.text);
-    const remaining = deadline - Date.now();
+    const now = Date.now();
+    const remaining = deadline - now;
     if (remaining <= 0) throw lockedError(name, lockPath, result.holder, result.text, wait);
-    if (!warned && result.holder) options.onWait?.(result.holder);
-    warned = true;
+    if (result.holder && now >= nextReminder) {
+      options.onWait?.(result.holder, now - started, remaining);
+      nextReminder = now + (options.remindMs ?? 15_000);
+    }
     await sleep(Math.min(options.pollMs ?? 200, remaining));
   }
 }

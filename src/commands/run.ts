@@ -22,6 +22,7 @@ import { parseStageList } from '../stages/plan.ts';
 import { executeRun, modulesBuildDir, PROJECT_ROOT, runExitCode, type RunOutcome } from '../stages/run.ts';
 import { cacheRoot } from '../util/cache.ts';
 import { streamProgress, type Progress } from '../util/progress.ts';
+import { deferSignals, signalExitCode } from '../util/reaper.ts';
 
 export const REPORTS_ROOT = join(PROJECT_ROOT, 'reports');
 
@@ -61,6 +62,8 @@ export async function runCommand(options: RunCliOptions): Promise<number> {
   progress.phase(`baseline: ${options.baseline} (${base.commit.slice(0, 12)}) of ${base.repo}`);
   // With --out the baseline goes inside the change's folder, so one folder holds both runs and the comparison.
   const a = await runOnce({ ...common, rev: options.baseline, ...(outDir ? { outDir: join(outDir, 'baseline') } : {}) });
+  // An interrupted baseline ends the command: the user asked to stop.
+  if (a.results.incomplete) return a.exitCode;
   progress.phase(`change: ${options.rev !== undefined ? `revision ${options.rev}` : `working tree ${modulesDir}`}`);
   const b = await runOnce({ ...common, ...(options.rev !== undefined ? { rev: options.rev } : {}), ...(outDir ? { outDir } : {}) });
 
@@ -85,6 +88,12 @@ export async function runOnce(o: OneRun): Promise<RunDone> {
   if (tree) o.progress.phase(`driver tree ${o.modulesDir} at ${revLabel(tree)}, checked out in ${tree.worktree}`);
   let kernelTree: string | undefined;
   let outcome: RunOutcome;
+  // SIGINT/SIGTERM/SIGHUP: stop, write what was gathered (marked incomplete), exit 128+n; a second signal quits at once.
+  const abort = new AbortController();
+  const undefer = deferSignals((signal) => {
+    o.progress.phase(`${signal}: stopping the run and writing what was gathered (send it again to quit at once)`);
+    abort.abort(signal);
+  });
   try {
     outcome = await executeRun({
       config: o.config,
@@ -95,7 +104,11 @@ export async function runOnce(o: OneRun): Promise<RunDone> {
       onBoard: async (board) => {
         kernelTree = board.kernelTree();
       },
+      abort: abort.signal,
     });
+  } catch (error) {
+    undefer();
+    throw error;
   } finally {
     if (tree) {
       await removeBuildDirs(tree.modulesDir, o.config, kernelTree);
@@ -119,8 +132,10 @@ export async function runOnce(o: OneRun): Promise<RunDone> {
   }
   for (const e of results.errors) process.stderr.write(`error: ${e}\n`);
   const at = tree ? ` (driver at ${revLabel(tree)})` : '';
-  process.stdout.write(`run ${results.runId}${at}: ${results.verdict.toUpperCase()}; reports in ${outDir}\n`);
-  return { results, outDir, exitCode: runExitCode(results) };
+  const incomplete = results.incomplete ? ` (INCOMPLETE: ${results.incomplete.signal})` : '';
+  process.stdout.write(`run ${results.runId}${at}: ${results.verdict.toUpperCase()}${incomplete}; reports in ${outDir}\n`);
+  undefer();
+  return { results, outDir, exitCode: results.incomplete ? signalExitCode(results.incomplete.signal as NodeJS.Signals) : runExitCode(results) };
 }
 
 // `main~1 (3f2a9c01d2e4)`, or just the short id when the revision was a commit id.

@@ -27,6 +27,8 @@ interface Tally {
   skipped: number;
   /** A stage run that could not do its job (board unreachable, tool missing). */
   infrastructure?: boolean;
+  /** The exit code of a stage run a signal stopped (130, 143): nothing runs after it. */
+  interrupted?: number;
 }
 
 /** Lists test/**\/*.test.ts. */
@@ -70,14 +72,20 @@ async function harnessTests(grep: string | undefined, unitOnly: boolean): Promis
 async function stageRun(board: string, boardsDir: string, transport: 'ssh' | 'serial'): Promise<Tally> {
   const config = loadBoard(board, { boardsDir });
   process.stdout.write(`\n== stage suites on ${config.name} over ${transport}\n`);
-  const { results } = await runOnce({
+  const { results, exitCode } = await runOnce({
     config,
     modulesDir: join(PROJECT_ROOT, 'kernel-modules', 'virt_net'),
     stages: STAGES.map((s) => s.stage),
     transport,
     progress: streamProgress(),
   });
-  const tally: Tally = { passed: 0, failed: 0, skipped: 0, infrastructure: results.verdict === 'error' };
+  const tally: Tally = {
+    passed: 0,
+    failed: 0,
+    skipped: 0,
+    infrastructure: results.verdict === 'error',
+    ...(results.incomplete ? { interrupted: exitCode } : {}),
+  };
   for (const stage of results.stages) {
     for (const c of stage.checks) {
       if (c.verdict === 'pass') tally.passed++;
@@ -98,16 +106,21 @@ export async function testCommand(options: TestOptions): Promise<number> {
     total.failed += t.failed;
     total.skipped += t.skipped;
     total.infrastructure ||= t.infrastructure;
+    total.interrupted ??= t.interrupted;
   };
   if (!options.board) add(await harnessTests(options.grep, options.unit));
   if (!options.unit) {
     const board = options.board ?? 'qemu-imx25';
     const config = loadBoard(board, { boardsDir: options.boardsDir });
     const transports = options.transport ? [options.transport] : boardTransports(config);
-    for (const transport of transports) add(await stageRun(board, options.boardsDir, transport));
+    for (const transport of transports) {
+      add(await stageRun(board, options.boardsDir, transport));
+      if (total.interrupted !== undefined) break;
+    }
   }
   // The plain closing line CI systems read.
   process.stdout.write(`\n${total.passed} passed, ${total.failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`);
+  if (total.interrupted !== undefined) return total.interrupted;
   // CI tells a broken driver (1) from a broken setup (2).
   if (total.infrastructure) return 2;
   return total.failed === 0 ? 0 : 1;

@@ -1,12 +1,12 @@
 // The emulated board as a machine: images (kernel + initramfs, cached) and
 // one boot of QEMU with the console opened before the guest's first byte.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConsoleChunk } from '../board/session.ts';
 import type { EmulatedBoardConfig } from '../config/board.ts';
 import { BoardError, HarnessError } from '../errors.ts';
 import type { Progress } from '../util/progress.ts';
+import { makeTempDir, releaseTempDir, sweepStaleTempDirs } from '../util/tempdirs.ts';
 import { ensureKernel, type KernelBuild, type KernelSpec } from './kernel.ts';
 import { QemuInstance } from './qemu.ts';
 import { ensureRootfs, perRunArchive, type Rootfs } from './rootfs.ts';
@@ -39,6 +39,9 @@ export function kernelSpec(board: EmulatedBoardConfig): KernelSpec {
     dtb: k.dtb,
   };
 }
+
+/** The run's temporary directories (per-run initrd; QEMU's QMP socket): swept when their process is gone. */
+export const TEMP_PREFIXES = ['vnet-run', 'vnet-qemu'] as const;
 
 /** Set by `vnet-harness test --unit` for its mocha process and every child: no kernel build, no board. */
 export const UNIT_ONLY_ENV = 'VNET_HARNESS_UNIT_ONLY';
@@ -87,7 +90,9 @@ export class EmulatedMachine {
       extraAppend?: string;
     },
   ): Promise<EmulatedMachine> {
-    const runDir = await mkdtemp(join(tmpdir(), 'vnet-run-'));
+    // What an earlier harness killed with SIGKILL left behind goes first.
+    sweepStaleTempDirs(TEMP_PREFIXES);
+    const runDir = await makeTempDir('vnet-run');
     const base = await readFile(images.rootfs.initrd);
     // Concatenated archives must start 4-byte aligned; the kernel skips the zero padding.
     const initrd = Buffer.concat([base, Buffer.alloc((4 - (base.length % 4)) % 4), perRunArchive(`${options.authorizedKey}\n`)]);
@@ -127,7 +132,7 @@ export class EmulatedMachine {
     } catch (error) {
       await console?.close().catch(() => undefined);
       await qemu?.stop().catch(() => undefined);
-      await rm(runDir, { recursive: true, force: true });
+      await releaseTempDir(runDir);
       throw error;
     }
   }
@@ -136,7 +141,7 @@ export class EmulatedMachine {
   async stop(): Promise<void> {
     await this.qemu.stop();
     await this.console.close().catch(() => undefined);
-    await rm(this.runDir, { recursive: true, force: true });
+    await releaseTempDir(this.runDir);
   }
 }
 

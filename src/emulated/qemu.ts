@@ -2,13 +2,12 @@
 // opens the console pty before the first byte, controlled over QMP, isolated
 // (user networking with restrict=on, SSH forwarded on 127.0.0.1 only), and
 // always reaped (see util/reaper.ts).
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { HarnessError } from '../errors.ts';
 import { PDEATHSIG_PREFIX, registerChild, unregisterChild } from '../util/reaper.ts';
+import { makeTempDir, releaseTempDir } from '../util/tempdirs.ts';
 import { Qmp } from './qmp.ts';
 
 export interface QemuSpec {
@@ -80,7 +79,7 @@ export class QemuInstance {
    * The caller opens the pty, then calls resume().
    */
   static async start(spec: QemuSpec, board: string): Promise<QemuInstance> {
-    const runDir = await mkdtemp(join(tmpdir(), 'vnet-qemu-'));
+    const runDir = await makeTempDir('vnet-qemu');
     const qmpPath = join(runDir, 'qmp.sock');
     let lastError = '';
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -120,7 +119,7 @@ export class QemuInstance {
         if (!/hostfwd|Could not set up host forwarding/i.test(lastError)) break;
       }
     }
-    await rm(runDir, { recursive: true, force: true });
+    await releaseTempDir(runDir);
     throw new HarnessError(`board ${board}: QEMU did not start: ${lastError}`);
   }
 
@@ -144,7 +143,7 @@ export class QemuInstance {
     if (!gone) this.kill();
     await this.exited;
     this.qmp.close();
-    await rm(this.runDir, { recursive: true, force: true });
+    await releaseTempDir(this.runDir);
   }
 
   /** Kills the QEMU process at once, as a power cut would. */

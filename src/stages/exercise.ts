@@ -67,6 +67,13 @@ export interface StageInputs {
   probePath?: string;
   /** Progress: one line per step with its duration. */
   log?: (line: string) => void;
+  /** Aborted when the run is interrupted (its reason is the signal): no recovery, the stage ends as an error. */
+  abort?: AbortSignal;
+}
+
+/** Why a run was stopped, from its abort signal: `interrupted by SIGINT`. */
+export function interruptedWhy(abort: AbortSignal | undefined): string | undefined {
+  return abort?.aborted ? `interrupted by ${String(abort.reason)}` : undefined;
 }
 
 const SPLIT = '@@vnet-harness-split@@';
@@ -267,6 +274,14 @@ export async function exerciseStage(board: Board, plan: StagePlan, inputs: Stage
     await steps();
   } catch (error) {
     if (!(error instanceof BoardError)) throw error;
+    const interrupted = interruptedWhy(inputs.abort);
+    if (interrupted) {
+      // The harness cut the board off itself: not the driver's fault, and no recovery.
+      obs.fault = { class: 'error', step: current, message: interrupted };
+      obs.kernelEvents = [...watcher.events(), ...watcher.flush()];
+      unsubscribe();
+      return obs;
+    }
     // Give the console a moment to deliver the rest of a panic report.
     await settle(board);
     const events = [...watcher.events(), ...watcher.flush()];

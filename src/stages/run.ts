@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Board } from '../board/board.ts';
+import { Board, consoleOfFailedBoot } from '../board/board.ts';
 import { lockBoard, type BoardLock } from '../board/lock.ts';
 import { buildModules } from '../build/modules.ts';
 import { buildProbe } from '../build/probe.ts';
@@ -32,6 +32,13 @@ export interface RunOptions {
   reporter?: string;
   /** Called with the open board before the suites run (bench uses it). */
   onBoard?: (board: Board) => Promise<void>;
+  /** Aborted (reason: the signal's name) when the run is interrupted: the board is cut off, what was gathered is returned. */
+  abort?: AbortSignal;
+}
+
+/** The run was interrupted while it waited for a lock, a boot or a build. */
+class Interrupted extends Error {
+  override name = 'Interrupted';
 }
 
 export interface RunOutcome {
@@ -71,20 +78,40 @@ export async function executeRun(options: RunOptions): Promise<RunOutcome> {
   let lock: BoardLock | null = null;
   let stages: StageResult[] = [];
   let kernelRelease: string | undefined;
+  /** The console of a boot that failed (no board object then). */
+  let bootConsole: string | undefined;
   let machine: string | undefined;
-  const mark = async <T>(phase: string, body: () => Promise<T>): Promise<T> => {
+  // An interrupt cuts the board off (in-flight commands fail at once) and ends
+  // a wait for the lock, a boot or a build without waiting for it to finish.
+  const abort = options.abort;
+  const interrupted = new Promise<never>((_, reject) => {
+    abort?.addEventListener('abort', () => reject(new Interrupted(`interrupted by ${String(abort.reason)}`)), { once: true });
+  });
+  interrupted.catch(() => undefined);
+  abort?.addEventListener('abort', () => board?.abort(), { once: true });
+  const mark = async <T>(phase: string, body: () => Promise<T>, raced = true): Promise<T> => {
     const t = Date.now();
     try {
-      return await body();
+      return await (raced && abort ? Promise.race([body(), interrupted]) : body());
     } finally {
       phases[phase] = Date.now() - t;
     }
   };
   try {
-    lock = await mark('lock', () => lockBoard(config, { command: `vnet-harness run (pid ${process.pid})` }));
+    lock = await mark('lock', () =>
+      lockBoard(config, {
+        command: `vnet-harness run (pid ${process.pid})`,
+        onWait: (holder, waitedMs, remainingMs) =>
+          progress.phase(
+            `board ${config.name} is locked by pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.started}): ` +
+              `waiting ${Math.round(waitedMs / 1000)} s so far, up to ${Math.round(remainingMs / 1000)} s more (lock.wait in ${config.file})`,
+          ),
+      }),
+    );
     board = await mark('boot', () => Board.open(config, { progress, ...(options.transport ? { transport: options.transport } : {}) }));
     const open = board;
     progress.phase(`board ${config.name}: up in ${(open.bootMs / 1000).toFixed(1)} s over ${open.transportKind}`);
+    for (const w of open.warnings) progress.phase(`WARNING: board ${config.name}: ${w}`);
     const uname = await open.check('uname -r; uname -m');
     [kernelRelease, machine] = uname.stdout.trim().split('\n');
     const builds = await mark('build', async () => {
@@ -107,22 +134,33 @@ export async function executeRun(options: RunOptions): Promise<RunOutcome> {
       ? await buildProbe({ source: PROBE_SOURCE, crossCompile: config.crossCompile, outDir: join(cacheRoot(), 'probe'), board: config.name })
       : undefined;
     await options.onBoard?.(open);
-    stages = await mark('stages', () =>
-      runSuites({
-        stages: options.stages,
-        reporter: options.reporter ?? 'spec',
-        context: {
-          board: open,
-          builds,
-          ...(probePath ? { probePath } : {}),
-          stageTimeoutMs: config.timeouts.stage * 1000,
-          log: (line) => progress.phase(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`),
-        },
-      }),
+    // Not raced: an interrupt ends the stage in progress through the board, and the suites record it.
+    stages = await mark(
+      'stages',
+      () =>
+        runSuites({
+          stages: options.stages,
+          reporter: options.reporter ?? 'spec',
+          context: {
+            board: open,
+            builds,
+            ...(probePath ? { probePath } : {}),
+            stageTimeoutMs: config.timeouts.stage * 1000,
+            log: (line) => progress.phase(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}`),
+            ...(abort ? { abort } : {}),
+          },
+        }),
+      false,
     );
   } catch (error) {
-    if (!(error instanceof HarnessError)) throw error;
-    errors.push(error.message);
+    bootConsole = consoleOfFailedBoot(error);
+    if (error instanceof Interrupted) {
+      // Not an infrastructure error: `incomplete` says it.
+    } else if (error instanceof HarnessError && !abort?.aborted) {
+      errors.push(error.message);
+    } else if (!abort?.aborted) {
+      throw error;
+    }
   } finally {
     await board?.close().catch((error: unknown) => errors.push(`closing the board: ${String(error)}`));
     await lock?.release();
@@ -135,7 +173,7 @@ export async function executeRun(options: RunOptions): Promise<RunOutcome> {
         stage,
         title: plan.title,
         verdict: 'error',
-        reason: errors[0]?.split('\n')[0] ?? 'not run',
+        reason: abort?.aborted ? `not run: interrupted by ${String(abort.reason)}` : (errors[0]?.split('\n')[0] ?? 'not run'),
         checks: [],
         readings: [],
         pings: [],
@@ -167,8 +205,10 @@ export async function executeRun(options: RunOptions): Promise<RunOutcome> {
     verdict,
     stages,
     errors,
+    ...(abort?.aborted ? { incomplete: { signal: String(abort.reason), afterMs: Date.now() - started } } : {}),
+    ...(board && board.warnings.length > 0 ? { warnings: [...board.warnings] } : {}),
   };
-  return { results, consoleTranscript: board?.consoleTranscript() ?? '', phases };
+  return { results, consoleTranscript: board?.consoleTranscript() ?? bootConsole ?? '', phases };
 }
 
 /** Exit code of a run: 0 all passed, 1 the driver failed a check, 2 the harness could not do its job. */

@@ -6,6 +6,8 @@
 import { signalNumber } from './signals.ts';
 const children = new Map<number, string>();
 let installed = false;
+/** While set, the first SIGINT/SIGTERM/SIGHUP goes here instead of ending the process. */
+let deferredTo: ((signal: NodeJS.Signals) => void) | null = null;
 
 /** Kills every registered child, synchronously (usable from 'exit'). */
 export function reapAll(): void {
@@ -29,11 +31,36 @@ export function installExitHandlers(): void {
   process.on('exit', reapAll);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
+      if (deferredTo) {
+        const handler = deferredTo;
+        // One chance: a second signal ends the process at once.
+        deferredTo = null;
+        handler(signal);
+        return;
+      }
       reapAll();
       // Re-raise the conventional exit status of a signal death.
-      process.exit(128 + (signalNumber(signal) ?? 0));
+      process.exit(signalExitCode(signal));
     });
   }
+}
+
+/** The conventional exit status of a death by this signal (130 for SIGINT, 143 for SIGTERM). */
+export function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (signalNumber(signal) ?? 0);
+}
+
+/**
+ * Lets a run finish on its own terms: the first SIGINT/SIGTERM/SIGHUP calls
+ * `handler` (which stops the run and writes what it gathered) instead of
+ * ending the process; a second one ends it as usual. Returns the undo.
+ */
+export function deferSignals(handler: (signal: NodeJS.Signals) => void): () => void {
+  installExitHandlers();
+  deferredTo = handler;
+  return () => {
+    if (deferredTo === handler) deferredTo = null;
+  };
 }
 
 /** Registers a child pid to be killed when the harness exits. */
