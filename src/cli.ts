@@ -82,7 +82,8 @@ function program(setCode: (code: number) => void): Command {
     .action(async (opts: { board: string; boardsDir: string; install: boolean; tests: boolean }) => {
       const { doctorCommand } = await import('./host/doctor.ts');
       const { loadBoard } = await import('./config/board.ts');
-      setCode(await doctorCommand({ board: loadBoard(opts.board, { boardsDir: opts.boardsDir }), install: opts.install, tests: opts.tests }));
+      // A missing kernel_tree is what doctor reports, not a reason to stop before it can.
+      setCode(await doctorCommand({ board: loadBoard(opts.board, { boardsDir: opts.boardsDir, hostPaths: false }), install: opts.install, tests: opts.tests }));
     });
 
   cli

@@ -136,6 +136,13 @@ describe('vnet-harness command line (subprocess)', function () {
     expect(boards.stdout).to.contain('broken.yaml:2:7: arch: expected a string, found the number 7');
   });
 
+  it('doctor on a board whose kernel_tree is not on this host reports the missing tree instead of refusing the file', async () => {
+    const r = await cli(['doctor', '--board', 'imx257']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.not.contain('is not valid');
+    expect(r.stdout).to.contain('missing path  /opt/imx257/linux-2.6.31/Makefile: kernel_tree /opt/imx257/linux-2.6.31 is not a kernel tree (no Makefile)');
+  });
+
   it('cross_compile as an absolute prefix: build runs make with it (a fake kernel tree refuses to build)', async () => {
     // A toolchain outside PATH, named by its absolute prefix, as a BSP installs it.
     const bin = path.join(tmp, 'bsp', 'bin');

@@ -299,6 +299,16 @@ describe('board config: bad input is found at validation, fast', () => {
     expect(() => loadBoard(file, { boardsDir })).to.throw(ConfigError, /:5:14: kernel_tree: expected an existing directory/);
   });
 
+  it('doctor and boot load a board whose kernel_tree is not on this host (doctor reports it; boot builds nothing)', () => {
+    const missing = fixture('missing-kernel-tree.yaml');
+    expect(() => loadBoard(missing, { boardsDir })).to.throw(ConfigError);
+    const board = loadBoard(missing, { boardsDir, hostPaths: false });
+    expect(board.kind === 'real' && board.kernelTree).to.equal(path.join(repo, 'test/fixtures/no-such-kernel-tree'));
+    // Everything else is still validated.
+    const broken = variant((t) => t.replace('kernel_tree: ../kernel-tree', 'kernel_tree: /nonexistent-tree\nbogus_key: 1'));
+    expect(() => loadBoard(broken, { boardsDir, hostPaths: false })).to.throw(ConfigError, /bogus_key/);
+  });
+
   it('cross_compile as an absolute prefix is accepted as given', () => {
     const file = variant((t) => t.replace('cross_compile: arm-linux-gnueabi-', 'cross_compile: /opt/bsp/bin/arm-linux-gnueabi-'));
     expect(issuesOf(file)).to.deep.equal([]);

@@ -14,7 +14,8 @@ export interface BootOptions {
 
 /** Runs the boot command; returns the exit code to leave with. */
 export async function bootCommand(options: BootOptions): Promise<number> {
-  const config = loadBoard(options.board, { boardsDir: options.boardsDir });
+  // boot builds nothing: a kernel_tree that is not on this host does not matter to it.
+  const config = loadBoard(options.board, { boardsDir: options.boardsDir, hostPaths: false });
   const progress = streamProgress();
   const board = await Board.open(config, { progress, ...(options.transport ? { transport: options.transport } : {}) });
   try {

@@ -54,7 +54,7 @@ export function resolveBoardFile(nameOrPath: string, boardsDir: string): string 
 }
 
 /** Loads a board by name or path; throws ConfigError listing every issue. */
-export function loadBoard(nameOrPath: string, options: { boardsDir: string }): BoardConfig {
+export function loadBoard(nameOrPath: string, options: { boardsDir: string; hostPaths?: boolean }): BoardConfig {
   const result = validateBoardFile(resolveBoardFile(nameOrPath, options.boardsDir), options);
   if (!result.board) {
     throw new ConfigError(`board file ${displayPath(result.file)} is not valid`, result.issues.map(formatIssue));
@@ -63,7 +63,7 @@ export function loadBoard(nameOrPath: string, options: { boardsDir: string }): B
 }
 
 /** Validates one board file and returns the board or all its issues, sorted by position. */
-export function validateBoardFile(file: string, options: { boardsDir?: string } = {}): BoardValidation {
+export function validateBoardFile(file: string, options: { boardsDir?: string; hostPaths?: boolean } = {}): BoardValidation {
   file = path.resolve(file);
   const text = readBoardText(file);
   if (typeof text !== 'string') return { file, issues: [text] };
@@ -78,7 +78,11 @@ export function validateBoardFile(file: string, options: { boardsDir?: string } 
   const parsed = boardFileSchema.safeParse(data, { reportInput: true });
   const raw: RawIssue[] = [
     ...(parsed.success ? [] : parsed.error.issues.flatMap((i) => fromZodIssue(i, data))),
-    ...checkRules(data, { dir, ...(inBoardsDir ? { expectedName: path.basename(file).replace(YAML_EXT, '') } : {}) }),
+    ...checkRules(data, {
+      dir,
+      ...(inBoardsDir ? { expectedName: path.basename(file).replace(YAML_EXT, '') } : {}),
+      ...(options.hostPaths === false ? { hostPaths: false } : {}),
+    }),
   ];
   const issues = raw.map((r) => locate(source, r)).sort((a, b) => a.line - b.line || a.col - b.col);
   if (issues.length > 0 || !parsed.success) return { file, issues };

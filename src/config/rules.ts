@@ -23,6 +23,12 @@ export interface RuleContext {
   dir: string;
   /** Base name of the file without extension, when the file lies in boards/ (its name must match). */
   expectedName?: string;
+  /**
+   * Whether paths on this host that only building needs (kernel_tree) must
+   * exist (default true). doctor and boot load without: doctor reports a
+   * missing tree itself, and boot builds nothing.
+   */
+  hostPaths?: boolean;
 }
 
 /** Checks the rules that span several keys or need the file system. */
@@ -67,7 +73,7 @@ export function checkRules(data: unknown, ctx: RuleContext): RawIssue[] {
   } else {
     if (data.kernel_tree === undefined) missing(['kernel_tree'], 'a real board needs the path of its prepared kernel build tree');
     // Found now, not after the board was locked and booted.
-    else checkDirectory(issues, ['kernel_tree'], data.kernel_tree, ctx.dir, "the board's prepared kernel build tree");
+    else if (ctx.hostPaths !== false) checkDirectory(issues, ['kernel_tree'], data.kernel_tree, ctx.dir, "the board's prepared kernel build tree");
     if (ssh === undefined && serial === undefined) {
       issues.push({
         path: [],

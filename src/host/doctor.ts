@@ -363,7 +363,7 @@ export interface DoctorOptions {
 export async function doctorCommand(options: DoctorOptions): Promise<number> {
   const { install = false, out = process.stdout, probe = systemProbe } = options;
   const board =
-    typeof options.board === 'string' ? loadBoard(options.board, { boardsDir: options.boardsDir ?? 'boards' }) : options.board;
+    typeof options.board === 'string' ? loadBoard(options.board, { boardsDir: options.boardsDir ?? 'boards', hostPaths: false }) : options.board;
   const tests = options.tests ?? false;
   let notes: string[] = [];
   let missing = await checkHost(board, probe, { tests, notes });
