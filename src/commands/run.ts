@@ -15,7 +15,7 @@ import { renderComparisonText } from '../compare/render-text.ts';
 import { recordRunFolder } from '../compare/resolve.ts';
 import { loadBoard, type BoardConfig } from '../config/board.ts';
 import { ExitCode } from '../errors.ts';
-import { writeReports } from '../reporters/index.ts';
+import { writeReports, writeRunIndex } from '../reporters/index.ts';
 import { writeFileAtomic } from '../reporters/files.ts';
 import type { RunResults } from '../results/model.ts';
 import { parseStageList } from '../stages/plan.ts';
@@ -71,6 +71,8 @@ export async function runCommand(options: RunCliOptions): Promise<number> {
   await writeFileAtomic(join(b.outDir, 'compare.md'), renderComparisonMarkdown(comparison));
   await writeFileAtomic(join(b.outDir, 'compare.html'), renderComparisonHtml(comparison));
   await writeFileAtomic(join(b.outDir, 'compare.json'), renderComparisonJson(comparison));
+  // The index was written with run B, before its comparison existed.
+  if (!outDir) await writeRunIndex(REPORTS_ROOT).catch((e: unknown) => process.stderr.write(`cannot refresh ${join(REPORTS_ROOT, 'index.html')}: ${String(e)}\n`));
   process.stdout.write(renderComparisonText(comparison));
   process.stdout.write(`comparison written to ${join(b.outDir, 'compare.md')} (.html, .json)\n`);
   // A run the harness could not finish says nothing about the driver: no
