@@ -476,3 +476,22 @@ describe('reporters: pages a person reads', function () {
     expect(bugRow).to.contain(`vs <a href="${pass.results.runId}/report.html">${pass.results.runId}</a>`);
   });
 });
+
+describe('reports of an interrupted run and of a run with warnings', () => {
+  it('say INCOMPLETE with the signal, and every warning, at the top of summary.md and report.html', async () => {
+    const { results, console } = await fixture('pass-run');
+    results.incomplete = { signal: 'SIGINT', afterMs: 6_400 };
+    results.warnings = ['no console capture: cannot open /dev/ttyUSB0; kernel faults are seen through dmesg only'];
+    const md = renderMarkdown(results);
+    const head = md.split('| Stage |')[0]!;
+    expect(head).to.contain('**INCOMPLETE**: stopped by SIGINT after 6.4 s');
+    expect(head).to.contain('⚠️ no console capture: cannot open /dev/ttyUSB0; kernel faults are seen through dmesg only');
+    const page = renderHtml(results, console);
+    const top = page.split('<h2 id="summary">')[0]!;
+    expect(top).to.contain('INCOMPLETE: the run was stopped by SIGINT after 6.4 s');
+    expect(top).to.contain('warning: no console capture: cannot open /dev/ttyUSB0');
+    const plain = await fixture('pass-run');
+    expect(renderMarkdown(plain.results)).to.not.contain('INCOMPLETE');
+    expect(renderHtml(plain.results, plain.console)).to.not.contain('id="limits"');
+  });
+});

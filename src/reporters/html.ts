@@ -256,6 +256,18 @@ ${clean ? `<details class="stage"><summary>details of the stage (${stage.checks.
 }
 
 /** Renders report.html from the results and the console transcript. */
+/** An interrupted run and the warnings that limit its verdict, before anything else. */
+function limits(results: RunResults): string {
+  const items = [
+    ...(results.incomplete
+      ? [`INCOMPLETE: the run was stopped by ${results.incomplete.signal} after ${(results.incomplete.afterMs / 1000).toFixed(1)} s; this is what was gathered until then`]
+      : []),
+    ...(results.warnings ?? []).map((w) => `warning: ${w}`),
+  ];
+  if (items.length === 0) return '';
+  return `<section id="limits">${items.map((i) => `<p class="failure"><strong>${html(i)}</strong></p>`).join('\n')}</section>`;
+}
+
 export function renderHtml(results: RunResults, consoleTranscript = ''): string {
   const allEvents = results.stages.flatMap((s) => s.kernelEvents);
   const consoleHtml = renderConsoleHtml(consoleTranscript, allEvents);
@@ -277,6 +289,7 @@ export function renderHtml(results: RunResults, consoleTranscript = ''): string 
 <h1>vnet-harness run ${html(results.runId)} ${badge(verdict, true)}</h1>
 ${facts(results)}
 </header>
+${limits(results)}
 ${failures}
 <h2 id="summary">Summary</h2>
 ${summaryTable(results)}

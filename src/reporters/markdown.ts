@@ -56,6 +56,10 @@ export function renderMarkdown(results: RunResults): string {
     '',
     `Board ${mdCode(b.name)} (${mdText(boardFacts)}) · driver ${rev} · ${formatDuration(results.durationMs)} · harness ${mdText(results.harnessVersion)}`,
     '',
+    ...(results.incomplete
+      ? [`**INCOMPLETE**: stopped by ${mdText(results.incomplete.signal)} after ${formatDuration(results.incomplete.afterMs)}; what follows is what was gathered until then.`, '']
+      : []),
+    ...(results.warnings ?? []).flatMap((w) => [`⚠️ ${mdText(w, 400)}`, '']),
     '| Stage | Verdict | Checks passed | Failed | Duration |',
     '|---|---|---|---|---|',
   ];
