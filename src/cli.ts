@@ -5,12 +5,11 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { RunCliOptions } from './commands/run.ts';
 import { expandHome } from './config/paths.ts';
 import { ExitCode, exitCodeOf, HarnessError } from './errors.ts';
-import { PROJECT_ROOT } from './paths.ts';
+import { DEFAULT_MODULES_DIR, PROJECT_ROOT } from './paths.ts';
 import { parseStageList } from './stages/plan.ts';
-
-export { PROJECT_ROOT };
 
 const boardOption = (): Option =>
   new Option('-b, --board <name|file>', 'board name in boards/ or path to a board YAML').default('qemu-imx25');
@@ -91,7 +90,7 @@ function program(setCode: (code: number) => void): Command {
     .description('cross-build the four stage modules against the board\'s kernel tree')
     .addOption(boardOption())
     .addOption(boardsDirOption())
-    .option('-m, --modules <dir>', 'driver tree to build (a Kbuild producing virt_net1.ko … virt_net4.ko)', directoryArg, join(PROJECT_ROOT, 'kernel-modules', 'virt_net'))
+    .option('-m, --modules <dir>', 'driver tree to build (a Kbuild producing virt_net1.ko … virt_net4.ko)', directoryArg, DEFAULT_MODULES_DIR)
     .option('--json', 'print the build results as JSON', false)
     .addHelpText(
       'after',
@@ -134,7 +133,7 @@ function program(setCode: (code: number) => void): Command {
     .addOption(boardOption())
     .addOption(boardsDirOption())
     .addOption(transportOption())
-    .option('-m, --modules <dir>', 'driver tree under test', directoryArg, join(PROJECT_ROOT, 'kernel-modules', 'virt_net'))
+    .option('-m, --modules <dir>', 'driver tree under test', directoryArg, DEFAULT_MODULES_DIR)
     .option('-s, --stages <list>', 'stages to run, e.g. 1,3', stageListArg, '1,2,3,4')
     .option('-o, --out <dir>', 'run directory (default reports/<run-id>)')
     .option('--rev <git-rev>', 'test the driver tree as it was at this git revision')
@@ -203,18 +202,6 @@ function program(setCode: (code: number) => void): Command {
     });
 
   return cli;
-}
-
-export interface RunCliOptions {
-  board: string;
-  boardsDir: string;
-  transport?: 'ssh' | 'serial';
-  modules: string;
-  stages: string;
-  out?: string;
-  rev?: string;
-  baseline?: string;
-  perfGate?: boolean;
 }
 
 /** Runs the CLI with argv (as process.argv) and returns the exit code. */

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { Board } from '../src/board/board.ts';
-import { PROJECT_ROOT } from '../src/cli.ts';
+import { PROJECT_ROOT } from '../src/paths.ts';
 import { loadBoard, type TransportKind } from '../src/config/board.ts';
 import { READY_MARKER } from '../src/emulated/machine.ts';
 import { BoardError, type BoardErrorKind } from '../src/errors.ts';

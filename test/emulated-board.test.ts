@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { PROJECT_ROOT } from '../src/cli.ts';
+import { PROJECT_ROOT } from '../src/paths.ts';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'vnet-harness.js');
 

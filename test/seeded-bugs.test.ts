@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { execa } from 'execa';
-import { PROJECT_ROOT } from '../src/cli.ts';
+import { PROJECT_ROOT } from '../src/paths.ts';
 import type { RunResults, StageVerdict } from '../src/results/model.ts';
 
 const BIN = join(PROJECT_ROOT, 'bin', 'vnet-harness.js');

@@ -26,19 +26,19 @@ import { execa } from 'execa';
 import { compareRuns } from '../compare/compare.ts';
 import { loadBoard, type BoardConfig } from '../config/board.ts';
 import { HarnessError } from '../errors.ts';
+import { DEFAULT_MODULES_DIR, PROJECT_ROOT } from '../paths.ts';
 import { writeFileAtomic } from '../reporters/files.ts';
 import { renderJson } from '../reporters/json.ts';
 import { median, percentile } from '../reporters/stats.ts';
 import type { RunResults } from '../results/model.ts';
 import { parseStageList } from '../stages/plan.ts';
-import { executeRun, PROJECT_ROOT } from '../stages/run.ts';
+import { executeRun } from '../stages/run.ts';
 import { cacheRoot } from '../util/cache.ts';
 import { silentProgress } from '../util/progress.ts';
 import { installExitHandlers, PDEATHSIG_PREFIX, registerChild, unregisterChild } from '../util/reaper.ts';
 
 /** The seeded slowdown the benchmark must still catch. */
 export const SLOWDOWN_PATCH = join(PROJECT_ROOT, 'test', 'fixtures', 'bugs', 'stage4-slow-echo.patch');
-const DRIVERS = join(PROJECT_ROOT, 'kernel-modules', 'virt_net');
 
 /** One compared pair that came out otherwise than it should. */
 export interface PairFinding {
@@ -271,7 +271,7 @@ async function slowedTree(): Promise<string> {
   const tree = join(cacheRoot(), 'bench', 'virt_net-slow-echo');
   await rm(tree, { recursive: true, force: true });
   await mkdir(join(tree, '..'), { recursive: true });
-  await cp(DRIVERS, tree, { recursive: true });
+  await cp(DEFAULT_MODULES_DIR, tree, { recursive: true });
   await execa('patch', ['-p1', '-s', '-i', SLOWDOWN_PATCH], { cwd: tree });
   return tree;
 }
@@ -289,7 +289,7 @@ export async function benchCompareNoise(o: NoiseBenchOptions): Promise<number> {
 
   // Warm-up: kernel, rootfs, both module trees and the probe built and cached; not counted.
   log('warm-up runs (build and cache everything; not counted)');
-  await one(DRIVERS);
+  await one(DEFAULT_MODULES_DIR);
   if (slowDir) await one(slowDir);
 
   // The slowed runs spread among the unchanged ones, so both see the same load over time.
@@ -307,7 +307,7 @@ export async function benchCompareNoise(o: NoiseBenchOptions): Promise<number> {
   try {
     if (o.load.kind !== 'none') await new Promise((r) => setTimeout(r, 3000)); // let the load get going
     for (const [i, kind] of plan.entries()) {
-      const { results } = await one(kind === 'slowed' ? (slowDir as string) : DRIVERS);
+      const { results } = await one(kind === 'slowed' ? (slowDir as string) : DEFAULT_MODULES_DIR);
       (kind === 'slowed' ? slowed : unchanged).push(results);
       const dir = join(outDir, `${String(i + 1).padStart(2, '0')}-${kind}`);
       await mkdir(dir, { recursive: true });

@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { RunCliOptions } from '../cli.ts';
 import { checkoutRevision, resolveRevision, type RevisionTree } from '../build/revision.ts';
 import { compareRuns } from '../compare/compare.ts';
 import { renderComparisonHtml } from '../compare/render-html.ts';
@@ -15,16 +14,30 @@ import { renderComparisonText } from '../compare/render-text.ts';
 import { recordRunFolder } from '../compare/resolve.ts';
 import { loadBoard, type BoardConfig } from '../config/board.ts';
 import { ExitCode } from '../errors.ts';
+import { PROJECT_ROOT } from '../paths.ts';
 import { writeReports, writeRunIndex } from '../reporters/index.ts';
 import { writeFileAtomic } from '../reporters/files.ts';
 import type { RunResults } from '../results/model.ts';
 import { parseStageList } from '../stages/plan.ts';
-import { executeRun, modulesBuildDir, PROJECT_ROOT, runExitCode, type RunOutcome } from '../stages/run.ts';
+import { executeRun, modulesBuildDir, runExitCode, type RunOutcome } from '../stages/run.ts';
 import { cacheRoot } from '../util/cache.ts';
 import { streamProgress, type Progress } from '../util/progress.ts';
 import { deferSignals, signalExitCode } from '../util/reaper.ts';
 
 export const REPORTS_ROOT = join(PROJECT_ROOT, 'reports');
+
+/** The options of `vnet-harness run`, as the command line gives them. */
+export interface RunCliOptions {
+  board: string;
+  boardsDir: string;
+  transport?: 'ssh' | 'serial';
+  modules: string;
+  stages: string;
+  out?: string;
+  rev?: string;
+  baseline?: string;
+  perfGate?: boolean;
+}
 
 export interface OneRun {
   config: BoardConfig;

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import Mocha from 'mocha';
 import { boardTransports, loadBoard } from '../config/board.ts';
 import { UNIT_ONLY_ENV } from '../emulated/machine.ts';
+import { DEFAULT_MODULES_DIR, PROJECT_ROOT } from '../paths.ts';
 import { STAGES } from '../stages/plan.ts';
-import { PROJECT_ROOT } from '../stages/run.ts';
 import { streamProgress } from '../util/progress.ts';
 import { runOnce } from './run.ts';
 
@@ -74,7 +74,7 @@ async function stageRun(board: string, boardsDir: string, transport: 'ssh' | 'se
   process.stdout.write(`\n== stage suites on ${config.name} over ${transport}\n`);
   const { results, exitCode } = await runOnce({
     config,
-    modulesDir: join(PROJECT_ROOT, 'kernel-modules', 'virt_net'),
+    modulesDir: DEFAULT_MODULES_DIR,
     stages: STAGES.map((s) => s.stage),
     transport,
     progress: streamProgress(),
