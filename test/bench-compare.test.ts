@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describeTally, parseBenchArgs, parseLoad, SLOWDOWN_PATCH, startLoad, tallyNoise } from '../src/commands/bench-compare.ts';
 import { parseResults } from '../src/reporters/load-results.ts';
 import type { RunResults } from '../src/results/model.ts';
-import { pidAlive } from '../src/util/cache.ts';
+import { pidAlive } from '../src/util/pid.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'reports');
 

@@ -27,13 +27,13 @@ import { compareRuns } from '../compare/compare.ts';
 import { loadBoard, type BoardConfig } from '../config/board.ts';
 import { HarnessError } from '../errors.ts';
 import { DEFAULT_MODULES_DIR, PROJECT_ROOT } from '../paths.ts';
-import { writeFileAtomic } from '../reporters/files.ts';
 import { renderJson } from '../reporters/json.ts';
 import { median, percentile } from '../reporters/stats.ts';
 import type { RunResults } from '../results/model.ts';
 import { parseStageList } from '../stages/plan.ts';
 import { executeRun } from '../stages/run.ts';
 import { cacheRoot } from '../util/cache.ts';
+import { writeFileAtomic } from '../util/files.ts';
 import { silentProgress } from '../util/progress.ts';
 import { installExitHandlers, PDEATHSIG_PREFIX, registerChild, unregisterChild } from '../util/reaper.ts';
 

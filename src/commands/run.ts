@@ -16,11 +16,11 @@ import { loadBoard, type BoardConfig } from '../config/board.ts';
 import { ExitCode } from '../errors.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 import { writeReports, writeRunIndex } from '../reporters/index.ts';
-import { writeFileAtomic } from '../reporters/files.ts';
 import type { RunResults } from '../results/model.ts';
 import { parseStageList } from '../stages/plan.ts';
 import { executeRun, modulesBuildDir, runExitCode, type RunOutcome } from '../stages/run.ts';
 import { cacheRoot } from '../util/cache.ts';
+import { writeFileAtomic } from '../util/files.ts';
 import { streamProgress, type Progress } from '../util/progress.ts';
 import { deferSignals, signalExitCode } from '../util/reaper.ts';
 

@@ -6,8 +6,8 @@
 import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { ExitCode } from '../errors.ts';
-import { writeFileAtomic } from '../reporters/files.ts';
 import { loadResults } from '../reporters/load-results.ts';
+import { writeFileAtomic } from '../util/files.ts';
 import { compareRuns, type CompareOptions, type Comparison } from './compare.ts';
 import { renderComparisonHtml } from './render-html.ts';
 import { renderComparisonJson } from './render-json.ts';

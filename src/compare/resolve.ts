@@ -6,7 +6,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { HarnessError } from '../errors.ts';
-import { writeFileAtomic } from '../reporters/files.ts';
+import { writeFileAtomic } from '../util/files.ts';
 
 /** Where runs written outside the reports folder are recorded (a dot folder: the run index skips it). */
 export const RUN_RECORDS = '.runs';

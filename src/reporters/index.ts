@@ -5,8 +5,8 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunResults } from '../results/model.ts';
+import { replaceSymlink, writeFileAtomic } from '../util/files.ts';
 import { renderConsole } from './console.ts';
-import { replaceSymlink, writeFileAtomic } from './files.ts';
 import { renderHtml } from './html.ts';
 import { renderJson } from './json.ts';
 import { renderJunit } from './junit.ts';

@@ -5,10 +5,15 @@
 // initramfs holds its private host key.
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { chmod, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { HarnessError } from '../errors.ts';
+import { writeFileAtomic } from './files.ts';
+import { pidAlive } from './pid.ts';
+
+// Until src/stages/exercise.ts takes it from ./pid.ts (a file being redesigned now).
+export { pidAlive };
 
 const MARKER = '.complete.json';
 /** Permission bits of group and others: none in the cache. */
@@ -60,13 +65,6 @@ export function inputsKey(inputs: ReadonlyArray<string | Buffer>): string {
   return h.digest('hex').slice(0, 16);
 }
 
-/** Writes a file atomically: to a temporary name, then rename. */
-export async function writeFileAtomic(path: string, data: string | Buffer, mode = 0o600): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data, { mode });
-  await rename(tmp, path);
-}
-
 export interface CacheEntry<M> {
   dir: string;
   meta: M;
@@ -102,7 +100,7 @@ export async function cachedEntry<M>(
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const meta = await build(dir);
     await makePrivate(dir);
-    await writeFileAtomic(marker, `${JSON.stringify(meta, null, 2)}\n`);
+    await writeFileAtomic(marker, `${JSON.stringify(meta, null, 2)}\n`, { mode: 0o600 });
     return { dir, meta, built: true };
   } finally {
     await release();
@@ -113,16 +111,6 @@ export async function cachedEntry<M>(
 export function completedEntry(name: string, key: string, root = cacheRoot()): string | null {
   const dir = join(root, `${name}-${key}`);
   return existsSync(join(dir, MARKER)) ? dir : null;
-}
-
-/** Whether a process with this pid exists on this host. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pidAlive } from './cache.ts';
+import { pidAlive } from './pid.ts';
 import { installExitHandlers } from './reaper.ts';
 
 const live = new Set<string>();

@@ -1,19 +1,25 @@
-// File operations of the reporters, each atomic: a reader (a browser, CI, a
-// later `compare`) never sees half a report or a missing `latest` link.
-
+// Atomic file operations: a reader (a browser, CI, a later `compare`, the
+// build cache's next run) never sees half a file or a missing `latest` link.
+// The temporary name is hidden, and unique per process and call, so two
+// writers of one file (two processes, or two calls in one) never share it.
 import { randomBytes } from 'node:crypto';
 import { rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
+/** A fresh hidden name beside `target`. */
 function tempName(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
 }
 
-/** Writes a file through a temporary file and a rename. */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+/**
+ * Writes a file through a temporary file and a rename; the temporary file is
+ * removed when either fails. `mode` is the new file's mode (default 0o666,
+ * less the umask, as writeFile makes it).
+ */
+export async function writeFileAtomic(file: string, content: string | Buffer, options: { mode?: number } = {}): Promise<void> {
   const tmp = tempName(file);
   try {
-    await writeFile(tmp, content, 'utf8');
+    await writeFile(tmp, content, options.mode === undefined ? {} : { mode: options.mode });
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true });
