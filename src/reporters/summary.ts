@@ -1,7 +1,7 @@
 // Facts every report derives from a stage the same way, so that JUnit, HTML
 // and Markdown never disagree about what "3 passed, 1 failed" means.
 
-import type { BoardInfo, CheckResult, StageResult, StageVerdict } from '../results/model.ts';
+import type { BoardInfo, CheckResult, StageResult } from '../results/model.ts';
 
 export interface CheckCounts {
   passed: number;
@@ -43,11 +43,6 @@ export function runClassName(board: Pick<BoardInfo, 'name' | 'transport'>): stri
   return `vnet.${segment(board.name)}.${segment(board.transport)}.run`;
 }
 
-/** Whether a stage verdict means the driver (or the run) did not do what it should. */
-export function isBadVerdict(verdict: StageVerdict | 'pass' | 'fail' | 'error'): boolean {
-  return verdict !== 'pass' && verdict !== 'skipped';
-}
-
 /** All compiler warnings of a stage's build, from both lists, without duplicates. */
 export function buildWarnings(stage: StageResult) {
   const build = stage.build;
@@ -74,12 +69,3 @@ export const COUNTERS = [
   'rx_dropped',
   'rx_errors',
 ] as const;
-
-/** Counters present in a stage's readings: the usual ones first, then any others seen. */
-export function counterNames(stage: StageResult): string[] {
-  const seen = new Set<string>();
-  for (const r of stage.readings) for (const k of Object.keys(r.statistics ?? {})) seen.add(k);
-  const known = COUNTERS.filter((c) => seen.has(c));
-  const others = [...seen].filter((c) => !(COUNTERS as readonly string[]).includes(c)).sort();
-  return [...known, ...others];
-}
