@@ -70,6 +70,14 @@ describe('reporters: results.json', () => {
     const { results } = await fixture('bug-run');
     expect(parseResults(renderJson(results), 'x')).to.deep.equal(results);
   });
+  it('reads a stage verdict `skipped` (no longer in the model, never written by the harness) as error: a stage that did not run is no pass', async () => {
+    const { results } = await fixture('pass-run');
+    const raw = JSON.parse(renderJson(results)) as { stages: { verdict: string; reason?: string }[] };
+    Object.assign(raw.stages[1] as object, { verdict: 'skipped', reason: 'not run' });
+    const read = parseResults(JSON.stringify(raw), 'r/results.json');
+    expect(read.stages.map((s) => s.verdict)).to.deep.equal(['pass', 'error', 'pass', 'pass']);
+    expect(read.stages[1]?.reason).to.equal('not run');
+  });
   it('has a stable key order whatever order the input object had', async () => {
     const { results } = await fixture('pass-run');
     const shuffled = JSON.parse(JSON.stringify(results), function (_k, v) {

@@ -191,11 +191,10 @@ export interface Comparison {
   reported: string[];
 }
 
-// How bad a stage verdict is. `skipped` and `pass` both say nothing bad about
-// the driver; `error` is the harness's own failure but still not a clean run.
+// How bad a stage verdict is. `error` is the harness's own failure but still
+// not a clean run.
 const SEVERITY: Record<StageVerdict, number> = {
   pass: 0,
-  skipped: 0,
   fail: 1,
   error: 1,
   hang: 2,

@@ -60,7 +60,7 @@ function summaryTable(results: RunResults): string {
   const rows = results.stages.map((s) => {
     const c = countChecks(s.checks);
     const bad = c.failed + c.errored;
-    return `<tr${bad > 0 || (s.verdict !== 'pass' && s.verdict !== 'skipped') ? ' class="bad"' : ''}>
+    return `<tr${bad > 0 || s.verdict !== 'pass' ? ' class="bad"' : ''}>
 <td class="num">${s.stage}</td><td><a href="#stage-${s.stage}">${html(s.title)}</a></td><td>${badge(s.verdict)}</td>
 <td class="num">${c.passed}/${c.total}</td><td class="num">${bad}</td><td class="num">${s.kernelEvents.length}</td>
 <td class="num">${html(formatDuration(s.durationMs))}</td></tr>`;

@@ -135,11 +135,7 @@ function eventsCase(results: RunResults, stage: StageResult, attachment: string 
   if (stage.checks.some((c) => c.id === FAULT_CHECK)) return undefined;
   const base = { name: 'kernel-events', classname: stageClassName(results.board, stage.stage) };
   const events = stage.kernelEvents;
-  if (events.length === 0) {
-    return stage.verdict === 'skipped'
-      ? { ...base, outcome: { kind: 'skipped', message: 'stage skipped' } }
-      : { ...base, outcome: { kind: 'pass' } };
-  }
+  if (events.length === 0) return { ...base, outcome: { kind: 'pass' } };
   const first = events[0] as KernelEvent;
   return {
     ...base,
@@ -152,9 +148,6 @@ function eventsCase(results: RunResults, stage: StageResult, attachment: string 
 // infrastructure error before any check ran): CI must still see it fail.
 function verdictCase(results: RunResults, stage: StageResult, cases: readonly Case[], attachment: string | undefined): Case | undefined {
   const base = { name: 'stage', classname: stageClassName(results.board, stage.stage), timeMs: stage.durationMs };
-  if (stage.verdict === 'skipped') {
-    return cases.length === 0 ? { ...base, outcome: { kind: 'skipped', message: oneLine(stage.reason ?? 'skipped') } } : undefined;
-  }
   if (stage.verdict === 'pass') return undefined;
   if (cases.some((c) => c.outcome.kind === 'failure' || c.outcome.kind === 'error')) return undefined;
   const message = oneLine(`stage ${stage.stage} ${stage.verdict}${stage.reason ? `: ${stage.reason}` : ''}`);

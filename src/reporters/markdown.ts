@@ -13,7 +13,6 @@ const ICON: Record<StageVerdict, string> = {
   hang: '⏳',
   'build-error': '🔨',
   error: '⚠️',
-  skipped: '⏭️',
 };
 
 const LIST_MAX = 12;

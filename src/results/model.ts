@@ -8,8 +8,12 @@
 
 export const RESULTS_SCHEMA = 2;
 
-/** Verdict of a whole stage. */
-export type StageVerdict = 'pass' | 'fail' | 'crash' | 'hang' | 'build-error' | 'error' | 'skipped';
+/**
+ * Verdict of a whole stage. A selected stage always runs or errs: one the run
+ * never got to (interrupted, board gone) is an `error` saying why, never a
+ * verdict that reads as harmless as a pass. Stages not selected are absent.
+ */
+export type StageVerdict = 'pass' | 'fail' | 'crash' | 'hang' | 'build-error' | 'error';
 
 /** Verdict of one check inside a stage. */
 export type CheckVerdict = 'pass' | 'fail' | 'error' | 'skipped';
