@@ -158,6 +158,18 @@ describe('reporters: junit.xml', () => {
     expect(await text(`string(${s1}/@timestamp)`)).to.equal('2025-11-25T08:30:31Z');
   });
 
+  it('a recovered stage says the board was power-cycled during it (before its steps or after a fault), not "after" it', async () => {
+    const { results, console } = await fixture('bug-run');
+    const recovered = results.stages.filter((s) => s.recovered).map((s) => s.stage);
+    expect(recovered).to.deep.equal([1]);
+    const xml = renderJunit(results);
+    expect(xml).to.contain('board power-cycled during this stage (found dirty before its steps, or after a fault)');
+    expect(xml).to.not.contain('power-cycled after');
+    const page = renderHtml(results, console);
+    expect(page).to.contain('The board was power-cycled during this stage: it was found dirty before the steps, or a fault ended them.');
+    expect(page).to.not.contain('power-cycled after');
+  });
+
   it('hostile text survives as text: the markup is escaped, the control bytes are gone', async () => {
     const { results } = await fixture('hostile-run');
     const file = path.join(tmp, 'hostile2.junit.xml');

@@ -233,7 +233,7 @@ function failuresSection(results: RunResults, located: readonly LocatedEvent[]):
 
 function stageSection(stage: StageResult, located: readonly LocatedEvent[]): string {
   const reason = stage.reason && stage.verdict !== 'pass' ? `<p class="reason">${html(stage.reason)}</p>` : '';
-  const recovered = stage.recovered ? '<p class="muted">The board was power-cycled after this stage.</p>' : '';
+  const recovered = stage.recovered ? '<p class="muted">The board was power-cycled during this stage: it was found dirty before the steps, or a fault ended them.</p>' : '';
   const dmesg =
     stage.dmesg.length === 0
       ? '<p class="muted">dmesg delta: empty.</p>'

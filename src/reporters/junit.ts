@@ -165,7 +165,7 @@ function verdictCase(results: RunResults, stage: StageResult, cases: readonly Ca
 
 function stageOut(stage: StageResult): string {
   const lines = [`stage ${stage.stage}: ${stage.title}`, `verdict: ${stage.verdict}${stage.reason ? ` (${stage.reason})` : ''}`];
-  if (stage.recovered) lines.push('board power-cycled after this stage');
+  if (stage.recovered) lines.push('board power-cycled during this stage (found dirty before its steps, or after a fault)');
   if (stage.steps.length > 0) lines.push(`steps: ${stage.steps.map((s) => `${s.name} ${s.durationMs} ms`).join(', ')}`);
   for (const p of stage.pings) {
     const rtt = p.rttAvgMs === undefined ? '' : `, rtt min/avg/max ${p.rttMinMs ?? '?'}/${p.rttAvgMs}/${p.rttMaxMs ?? '?'} ms`;

@@ -138,7 +138,11 @@ export interface StageResult {
   steps: StepTiming[];
   startedAt: string;
   durationMs: number;
-  /** Whether the board was power-cycled after this stage. */
+  /**
+   * Whether the board was power-cycled during this stage: before its steps (an
+   * earlier stage left it dirty: a module that would not unload, vnet0 still
+   * there) or after a fault (crash, hang) ended them; the reason says which.
+   */
   recovered?: boolean;
 }
 
