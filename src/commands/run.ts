@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { checkoutRevision, resolveRevision, type RevisionTree } from '../build/revision.ts';
+import type { CliOptions } from '../cli-options.ts';
 import { compareRuns } from '../compare/compare.ts';
 import { renderComparisonHtml } from '../compare/render-html.ts';
 import { renderComparisonJson } from '../compare/render-json.ts';
@@ -26,18 +27,8 @@ import { deferSignals, signalExitCode } from '../util/reaper.ts';
 
 export const REPORTS_ROOT = join(PROJECT_ROOT, 'reports');
 
-/** The options of `vnet-harness run`, as the command line gives them. */
-export interface RunCliOptions {
-  board: string;
-  boardsDir: string;
-  transport?: 'ssh' | 'serial';
-  modules: string;
-  stages: string;
-  out?: string;
-  rev?: string;
-  baseline?: string;
-  perfGate?: boolean;
-}
+/** The options of `vnet-harness run`, as the command line gives them (src/cli-options.ts). */
+export type RunCliOptions = CliOptions<'run'>;
 
 export interface OneRun {
   config: BoardConfig;

@@ -6,6 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import Mocha from 'mocha';
+import type { CliOptions } from '../cli-options.ts';
 import { boardTransports, loadBoard } from '../config/board.ts';
 import { UNIT_ONLY_ENV } from '../emulated/machine.ts';
 import { DEFAULT_MODULES_DIR, PROJECT_ROOT } from '../paths.ts';
@@ -13,13 +14,8 @@ import { STAGES } from '../stages/plan.ts';
 import { streamProgress } from '../util/progress.ts';
 import { runOnce } from './run.ts';
 
-export interface TestOptions {
-  board?: string;
-  boardsDir: string;
-  transport?: 'ssh' | 'serial';
-  grep?: string;
-  unit: boolean;
-}
+/** The options of `vnet-harness test`, as the command line gives them (src/cli-options.ts). */
+export type TestOptions = CliOptions<'test'>;
 
 interface Tally {
   passed: number;

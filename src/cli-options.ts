@@ -1,0 +1,170 @@
+// The command line's options as typed data, as vitest keeps its CLI options:
+// each option once, with its flags, value type, default and help, and the
+// commands that take it (with what differs for one of them). src/cli.ts builds
+// every command's options from this table, and each command's options type is
+// derived from it (CliOptions<'run'>), so an option cannot exist in one command
+// and be forgotten in another, nor be typed one way here and another there.
+import { statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { InvalidArgumentError, Option } from 'commander';
+import { expandHome } from './config/paths.ts';
+import { DEFAULT_MODULES_DIR, PROJECT_ROOT } from './paths.ts';
+import { parseStageList } from './stages/plan.ts';
+
+export const COMMANDS = ['boards', 'doctor', 'build', 'boot', 'run', 'test', 'compare', 'bench'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+/** What differs for one command that takes an option. */
+export interface OptionUse {
+  /** Help for this command, when the option means something narrower there. */
+  help?: string;
+  /** The value's name in this command's help, e.g. `<file>` where the others say `<dir>`. */
+  value?: string;
+  /** The option has no default in this command (its absence means something). */
+  noDefault?: true;
+}
+
+/** One option of the table. Its attribute name is the table key; its long flag the key in kebab case. */
+export interface OptionSpec {
+  /** Short flag, e.g. `-b`. */
+  short?: string;
+  /** The value's name in help, e.g. `<name|file>`; an option without one is a switch (boolean). */
+  value?: string;
+  help: string;
+  default?: unknown;
+  /** Checks the value when parsed, so a bad one is a usage error before anything starts; returns the value kept. */
+  parse?: (text: string) => unknown;
+  /** The values allowed (checked by commander, listed in help); not together with parse. */
+  choices?: readonly string[];
+  /** The commands that take the option, each with what differs for it. */
+  in: { readonly [C in CommandName]?: OptionUse };
+}
+
+/** `--stages` checked when parsed, so a bad list is a usage error before anything starts. */
+export function stageListArg(value: string): string {
+  try {
+    parseStageList(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+}
+
+/** `--modules` must name a directory: found now, not as a scandir error after the board was locked. */
+export function directoryArg(value: string): string {
+  const dir = resolve(expandHome(value));
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new InvalidArgumentError(`no such directory: ${dir}`);
+  return value;
+}
+
+const PERF_GATE_HELP = 'a timing slowdown fails also on an emulated board (there it is only reported by default)';
+
+/**
+ * Every option of every command, in the order help lists them. Defaults are
+ * what a command gets when the option is not given.
+ */
+export const OPTIONS = {
+  board: {
+    short: '-b',
+    value: '<name|file>',
+    help: 'board name in boards/ or path to a board YAML',
+    default: 'qemu-imx25',
+    in: { doctor: {}, build: {}, boot: {}, run: {}, bench: {}, test: { help: 'run only the stage suites, on this board', noDefault: true } },
+  },
+  boardsDir: {
+    value: '<dir>',
+    help: 'where board names are looked up',
+    default: join(PROJECT_ROOT, 'boards'),
+    in: { boards: {}, doctor: {}, build: {}, boot: {}, run: {}, test: {}, bench: {} },
+  },
+  transport: {
+    short: '-t',
+    value: '<kind>',
+    help: 'how commands reach the board (default: the board\'s default_transport)',
+    choices: ['ssh', 'serial'],
+    in: { boot: {}, run: {}, test: {} },
+  },
+  modules: {
+    short: '-m',
+    value: '<dir>',
+    help: 'driver tree under test',
+    default: DEFAULT_MODULES_DIR,
+    parse: directoryArg,
+    in: { build: { help: 'driver tree to build (a Kbuild producing virt_net1.ko … virt_net4.ko)' }, run: {} },
+  },
+  stages: { short: '-s', value: '<list>', help: 'stages to run, e.g. 1,3', default: '1,2,3,4', parse: stageListArg, in: { run: {} } },
+  format: { short: '-f', value: '<fmt>', help: 'report format', choices: ['markdown', 'html', 'json'], default: 'markdown', in: { compare: {} } },
+  out: {
+    short: '-o',
+    value: '<dir>',
+    help: 'run directory (default reports/<run-id>)',
+    in: {
+      run: {},
+      compare: { value: '<file>', help: 'where to write the report (default: compare-<idA>-vs-<idB>.<ext> beside run B\'s folder; - for stdout)' },
+    },
+  },
+  rev: { value: '<git-rev>', help: 'test the driver tree as it was at this git revision', in: { run: {} } },
+  baseline: { value: '<git-rev>', help: 'also run this revision and compare the two runs', in: { run: {} } },
+  perfGate: { help: PERF_GATE_HELP, in: { run: { help: `with --baseline: ${PERF_GATE_HELP}` }, compare: {} } },
+  grep: { value: '<pattern>', help: 'only tests whose title matches', in: { test: {} } },
+  unit: {
+    help: 'only the harness\'s own tests that need no kernel build and no board (suites tagged @board are left out)',
+    default: false,
+    in: { test: {} },
+  },
+  install: { help: 'install what is missing with apt-get', default: false, in: { doctor: {} } },
+  tests: { help: 'also the packages the harness\'s own tests (npm test) use', default: false, in: { doctor: {} } },
+  json: { help: 'print the build results as JSON', default: false, in: { build: {} } },
+} as const satisfies Record<string, OptionSpec>;
+
+type Table = typeof OPTIONS;
+export type OptionName = keyof Table;
+
+/** The type of an option's value: boolean for a switch, else one of its choices, what its parser returns, or the string. */
+type ValueOf<S> = S extends { value: string }
+  ? S extends { choices: readonly (infer C)[] }
+    ? C
+    : S extends { parse: (text: string) => infer R }
+      ? R
+      : string
+  : boolean;
+
+/** Whether command C always has a value for the option (a default it does not drop). */
+type Defaulted<S, C extends CommandName> = S extends { default: unknown } ? (S extends { in: { [K in C]: { noDefault: true } } } ? false : true) : false;
+
+type TakenBy<C extends CommandName> = { [K in OptionName]: C extends keyof Table[K]['in'] ? K : never }[OptionName];
+
+/** The options of command C as its action receives them: defaulted ones always there, the others optional. */
+export type CliOptions<C extends CommandName> = {
+  [K in TakenBy<C> as Defaulted<Table[K], C> extends true ? K : never]: ValueOf<Table[K]>;
+} & {
+  [K in TakenBy<C> as Defaulted<Table[K], C> extends true ? never : K]?: ValueOf<Table[K]>;
+};
+
+/** `boardsDir` → `--boards-dir`. */
+export function longFlag(name: string): string {
+  return `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** The table's rows as a command uses them: name, flags, help and default. */
+export function optionsOf(command: CommandName): { name: OptionName; flags: string; help: string; default?: unknown; spec: OptionSpec }[] {
+  return (Object.entries(OPTIONS) as [OptionName, OptionSpec][]).flatMap(([name, spec]) => {
+    const use = spec.in[command];
+    if (!use) return [];
+    const value = use.value ?? spec.value;
+    const flags = `${spec.short ? `${spec.short}, ` : ''}${longFlag(name)}${value ? ` ${value}` : ''}`;
+    const defaulted = 'default' in spec && !use.noDefault;
+    return [{ name, flags, help: use.help ?? spec.help, ...(defaulted ? { default: spec.default } : {}), spec }];
+  });
+}
+
+/** The commander options of a command, built from the table. */
+export function commanderOptions(command: CommandName): Option[] {
+  return optionsOf(command).map(({ flags, help, spec, ...row }) => {
+    const option = new Option(flags, help);
+    if (spec.choices) option.choices(spec.choices);
+    if (spec.parse) option.argParser(spec.parse);
+    if ('default' in row) option.default(row.default);
+    return option;
+  });
+}
