@@ -12,7 +12,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Board } from '../src/board/board.ts';
+import { openBoard, type BoardTarget } from '../src/board/target.ts';
 import { PROJECT_ROOT } from '../src/paths.ts';
 import { loadBoard, type TransportKind } from '../src/config/board.ts';
 import { READY_MARKER } from '../src/emulated/machine.ts';
@@ -22,7 +22,7 @@ import { silentProgress } from '../src/util/progress.ts';
 
 const BOARDS_DIR = join(PROJECT_ROOT, 'boards');
 const BOARD = 'qemu-imx25';
-/** Line Board.consoleTranscript() puts between two boots. */
+/** Line board.console.transcript() puts between two boots. */
 const POWER_CYCLE_LINE = '===== power cycle =====';
 /** Killing QEMU closes its sockets and its pty at once; the keepalive bound (~8 s) must not be what finds it. */
 const LOSS_DETECTION_BOUND_MS = 3_000;
@@ -74,10 +74,10 @@ const median = (values: number[]): number => {
 for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportKind[]) {
   describe(`board session over ${transport} on the emulated board (${BOARD}) @board`, function () {
     this.timeout(5 * 60_000);
-    let board: Board | undefined;
+    let board: BoardTarget | undefined;
     let workDir = '';
     const pids: number[] = [];
-    const open = (): Board => {
+    const open = (): BoardTarget => {
       if (!board) throw new Error('the board did not open (see the before hook)');
       return board;
     };
@@ -87,10 +87,10 @@ for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportK
       this.timeout(30 * 60_000);
       workDir = await mkdtemp(join(tmpdir(), `vnet-board-session-${transport}-`));
       const started = Date.now();
-      board = await Board.open(loadBoard(BOARD, { boardsDir: BOARDS_DIR }), { progress: silentProgress(), transport });
+      board = await openBoard(loadBoard(BOARD, { boardsDir: BOARDS_DIR }), { progress: silentProgress(), transport });
       note(transport, 'open (images cached + boot + login)', Date.now() - started);
-      note(transport, 'boot (power-on to shell)', board.bootMs);
-      const pid = board.emulatorPid();
+      note(transport, 'boot (power-on to shell)', board.strategy.bootMs);
+      const pid = board.power.machinePid();
       if (pid !== undefined) pids.push(pid);
     });
 
@@ -220,7 +220,7 @@ for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportK
 
     if (transport === 'ssh') {
       it('refuses a board whose host key does not match the pinned fingerprint', async () => {
-        const endpoint = open().sshEndpoint();
+        const endpoint = await open().resources.ssh!.endpoint();
         const wrong = fingerprintOf(randomBytes(32));
         const { error, ms } = await boardError(
           SshTransport.connect({ board: BOARD, ...endpoint, hostKey: wrong, retryUntilMs: Date.now() + 10_000 }),
@@ -247,7 +247,7 @@ for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportK
         const { keepaliveInterval, keepaliveCountMax } = b.config.ssh ?? { keepaliveInterval: 2, keepaliveCountMax: 3 };
         // ssh2 declares the link dead after keepaliveCountMax unanswered keepalives, one per interval.
         const boundMs = (keepaliveCountMax + 1) * keepaliveInterval * 1000 + 1_000;
-        const pid = b.emulatorPid();
+        const pid = b.power.machinePid();
         if (pid === undefined) throw new Error('no QEMU pid');
         const inflight = b.run('sleep 40', { timeoutMs: 60_000 });
         await new Promise((r) => setTimeout(r, 500));
@@ -256,9 +256,9 @@ for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportK
         note(transport, 'hung board (SIGSTOP) detected after', ms);
         expect(ms, `keepalive bound ${boundMs} ms`).to.be.below(boundMs);
         expect(error.command).to.equal('sleep 40');
-        const report = await b.recover('test: QEMU stopped');
+        const report = await b.strategy.recover('test: QEMU stopped');
         note(transport, 'recovery from the hung board', report.durationMs);
-        const fresh = b.emulatorPid();
+        const fresh = b.power.machinePid();
         if (fresh !== undefined) pids.push(fresh);
         expect(qemuRunning(pid), 'the stopped QEMU is gone').to.equal(false);
         expect((await b.run('echo alive')).stdout).to.equal('alive\n');
@@ -268,11 +268,11 @@ for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportK
     it('reports the board killed mid-command as board-lost, then recovers by a power cycle', async function () {
       this.timeout(3 * 60_000);
       const b = open();
-      const before = b.emulatorPid();
+      const before = b.power.machinePid();
       expect(qemuRunning(before)).to.equal(true);
       const inflight = b.run('echo started; sleep 30', { timeoutMs: 60_000 });
       await new Promise((r) => setTimeout(r, 1_000));
-      b.killEmulator();
+      b.power.cut();
       const { error, ms } = await boardError(inflight, 'board-lost');
       note(transport, 'killed board detected after', ms);
       expect(ms, 'board loss detection time').to.be.below(LOSS_DETECTION_BOUND_MS);
@@ -281,12 +281,12 @@ for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportK
       expect(error.consoleTail.length, 'the error quotes the last console lines').to.be.greaterThan(0);
 
       const recoverStarted = Date.now();
-      const report = await b.recover('test: QEMU killed mid-command');
+      const report = await b.strategy.recover('test: QEMU killed mid-command');
       note(transport, 'recovery (teardown + boot + reconnect)', report.durationMs);
       expect(report.method).to.equal('qemu-restart');
       expect(report.reason).to.equal('test: QEMU killed mid-command');
-      expect(b.recoveries.at(-1)).to.deep.equal(report);
-      const after = b.emulatorPid();
+      expect(b.strategy.recoveries.at(-1)).to.deep.equal(report);
+      const after = b.power.machinePid();
       if (after !== undefined) pids.push(after);
       expect(after).to.not.equal(before);
       expect(qemuRunning(before), 'the killed QEMU is gone').to.equal(false);
@@ -299,8 +299,8 @@ for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportK
       expect(Number(back.stdout.split('\n')[1])).to.be.below((Date.now() - recoverStarted) / 1000 + 1);
 
       // Every boot of the session, each after a power-cycle line but the first.
-      const transcript = b.consoleTranscript();
-      const boots = b.recoveries.length + 1;
+      const transcript = b.console.transcript();
+      const boots = b.strategy.recoveries.length + 1;
       const cycle = transcript.lastIndexOf(POWER_CYCLE_LINE);
       const previous = transcript.lastIndexOf(READY_MARKER, cycle);
       const last = transcript.indexOf(READY_MARKER, cycle);
@@ -316,14 +316,14 @@ for (const transport of ['ssh', 'serial'] as const satisfies readonly TransportK
 
 describe('real-board code path: a board YAML without `emulated`, over SSH to a running emulated board @board', function () {
   this.timeout(5 * 60_000);
-  let host: Board | undefined;
+  let host: BoardTarget | undefined;
   let dir = '';
   const powerLog = (): string => join(dir, 'power.log');
 
   /** Writes a real-board YAML pointing at the host board's forwarded SSH port. */
   async function realBoardFile(name: string, options: { hostKey?: string; power: Record<string, string>; serialDevice?: string }): Promise<string> {
     if (!host) throw new Error('the emulated board did not open (see the before hook)');
-    const endpoint = host.sshEndpoint();
+    const endpoint = await host.resources.ssh!.endpoint();
     const power = Object.entries(options.power).map(([k, v]) => `  ${k}: ${JSON.stringify(v)}`).join('\n');
     const file = join(dir, `${name}.yaml`);
     await writeFile(
@@ -357,13 +357,13 @@ describe('real-board code path: a board YAML without `emulated`, over SSH to a r
     dir = await mkdtemp(join(tmpdir(), 'vnet-real-board-'));
     // The modules are never built here, but the file must name a directory that exists.
     await mkdir(join(dir, 'kernel-tree-unused'));
-    host = await Board.open(loadBoard(BOARD, { boardsDir: BOARDS_DIR }), { progress: silentProgress(), transport: 'ssh' });
-    await writeFile(join(dir, 'id_board'), host.sshEndpoint().privateKey);
+    host = await openBoard(loadBoard(BOARD, { boardsDir: BOARDS_DIR }), { progress: silentProgress(), transport: 'ssh' });
+    await writeFile(join(dir, 'id_board'), (await host.resources.ssh!.endpoint()).privateKey);
     await chmod(join(dir, 'id_board'), 0o600);
   });
 
   after(async () => {
-    const pid = host?.emulatorPid();
+    const pid = host?.power.machinePid();
     await host?.close();
     expect(qemuRunning(pid), `QEMU ${pid} still running after close()`).to.equal(false);
     await rm(dir, { recursive: true, force: true });
@@ -375,12 +375,13 @@ describe('real-board code path: a board YAML without `emulated`, over SSH to a r
     });
     const config = loadBoard(file, { boardsDir: BOARDS_DIR });
     expect(config.kind).to.equal('real');
-    const board = await Board.open(config, { progress: silentProgress() });
+    const board = await openBoard(config, { progress: silentProgress() });
     try {
       expect(board.emulated).to.equal(false);
-      expect(board.emulatorPid()).to.equal(undefined);
+      expect(board.power.machinePid()).to.equal(undefined);
       expect(board.transportKind).to.equal('ssh');
-      expect(() => board.sshEndpoint()).to.throw(/real board/);
+      // No emulator: its SSH settings are the YAML's, nothing made at run time.
+      expect(board.resources.emulator).to.equal(undefined);
       // Power commands run with sh -c in the YAML's directory; `on` once, at open.
       expect(await readFile(powerLog(), 'utf8')).to.equal('on\n');
       const r = await board.run('uname -m; exit 4');
@@ -391,7 +392,7 @@ describe('real-board code path: a board YAML without `emulated`, over SSH to a r
       await open(host).check(`echo ${token} > /tmp/vnet-real-path`);
       expect(await board.readFile('/tmp/vnet-real-path')).to.equal(`${token}\n`);
 
-      const report = await board.recover('test: power cycle of a real board');
+      const report = await board.strategy.recover('test: power cycle of a real board');
       expect(report.method).to.equal('power-cycle');
       // A cycle leaves the board on: no extra `on` after it.
       expect(await readFile(powerLog(), 'utf8')).to.equal('on\ncycle\n');
@@ -403,10 +404,10 @@ describe('real-board code path: a board YAML without `emulated`, over SSH to a r
 
   it('fails recover() with a BoardError naming a power command that fails', async () => {
     const file = await realBoardFile('lab-board-bad-power', { power: { on: 'true', cycle: 'echo relay stuck >&2; false' } });
-    const board = await Board.open(loadBoard(file, { boardsDir: BOARDS_DIR }), { progress: silentProgress() });
+    const board = await openBoard(loadBoard(file, { boardsDir: BOARDS_DIR }), { progress: silentProgress() });
     try {
       expect((await board.run('echo up')).stdout).to.equal('up\n');
-      const { error } = await boardError(board.recover('test: failing power command'), 'board-lost');
+      const { error } = await boardError(board.strategy.recover('test: failing power command'), 'board-lost');
       expect(error.command).to.equal('echo relay stuck >&2; false');
       expect(error.message)
         .to.contain('power cycle command `echo relay stuck >&2; false`')
@@ -423,16 +424,16 @@ describe('real-board code path: a board YAML without `emulated`, over SSH to a r
   it('a serial console that is absent (cable on another host): an SSH session goes on with a warning, a serial one fails', async () => {
     const file = await realBoardFile('lab-board-no-tty', { power: { on: 'true' }, serialDevice: '/dev/vnet-no-such-tty' });
     const config = loadBoard(file, { boardsDir: BOARDS_DIR });
-    const board = await Board.open(config, { progress: silentProgress(), transport: 'ssh' });
+    const board = await openBoard(config, { progress: silentProgress(), transport: 'ssh' });
     try {
-      expect(board.currentConsole()).to.equal(undefined);
+      expect(board.console.current()).to.equal(undefined);
       expect(board.warnings).to.have.length(1);
       expect(board.warnings[0]).to.match(/^no console capture: .*\/dev\/vnet-no-such-tty.*; kernel faults are seen through dmesg only/);
       expect((await board.run('echo still-works')).stdout).to.equal('still-works\n');
     } finally {
       await board.close();
     }
-    const serial = await Board.open(config, { progress: silentProgress(), transport: 'serial' }).then(
+    const serial = await openBoard(config, { progress: silentProgress(), transport: 'serial' }).then(
       () => undefined,
       (error: unknown) => error as Error,
     );
@@ -442,14 +443,14 @@ describe('real-board code path: a board YAML without `emulated`, over SSH to a r
   it('refuses to open a board whose YAML pins a different host key', async () => {
     const wrong = fingerprintOf(randomBytes(32));
     const file = await realBoardFile('lab-board-wrong-key', { hostKey: wrong, power: { on: 'true' } });
-    const { error, ms } = await boardError(Board.open(loadBoard(file, { boardsDir: BOARDS_DIR }), { progress: silentProgress() }), 'host-key-mismatch');
+    const { error, ms } = await boardError(openBoard(loadBoard(file, { boardsDir: BOARDS_DIR }), { progress: silentProgress() }), 'host-key-mismatch');
     expect(ms).to.be.below(5_000);
     expect(error.board).to.equal('lab-board-wrong-key');
-    expect(error.message).to.contain(wrong).and.to.contain(open(host).sshEndpoint().hostKey);
+    expect(error.message).to.contain(wrong).and.to.contain((await open(host).resources.ssh!.endpoint()).hostKey);
   });
 
   /** The host board, asserted open. */
-  function open(board: Board | undefined): Board {
+  function open(board: BoardTarget | undefined): BoardTarget {
     if (!board) throw new Error('the emulated board did not open');
     return board;
   }

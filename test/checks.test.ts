@@ -138,7 +138,7 @@ describe('checks: each check takes the time of the board steps it judges', () =>
   });
 
   it('every check names steps that exerciseStage really times', async () => {
-    const source = await readFile(path.join(ROOT, 'src', 'stages', 'exercise.ts'), 'utf8');
+    const source = await readFile(path.join(ROOT, 'src', 'stages', 'steps.ts'), 'utf8');
     for (const name of CHECK_STEPS) expect(source, `step '${name}'`).to.contain(`step('${name}'`);
     for (const suite of SUITES) {
       for (const c of suite.checks) {

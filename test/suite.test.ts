@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Board } from '../src/board/board.ts';
+import type { BoardTarget } from '../src/board/target.ts';
 import { classifyKernelText } from '../src/parsers/kernel-events.ts';
 import type { BuildResult, StageResult } from '../src/results/model.ts';
 import type { StageObservations } from '../src/stages/exercise.ts';
@@ -39,7 +39,7 @@ async function runOn(observations: Record<number, StageObservations>): Promise<{
       stages,
       reporter: 'spec',
       context: {
-        board: { name: 'fake' } as Board,
+        board: { name: 'fake' } as BoardTarget,
         builds: new Map(stages.map((s) => [s, build(s)])),
         stageTimeoutMs: 10_000,
         log: () => {},

@@ -6,14 +6,15 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Board } from '../board/board.ts';
+import { openBoard } from '../board/target.ts';
 import { buildProbe } from '../build/probe.ts';
 import { loadBoard } from '../config/board.ts';
 import { HarnessError } from '../errors.ts';
 import { writeReports } from '../reporters/index.ts';
 import { median } from '../reporters/stats.ts';
-import { BOARD_DIR, MODULE_NAMES, STAGES } from '../stages/plan.ts';
-import { executeRun, PROBE_SOURCE, PROJECT_ROOT, type RunOutcome } from '../stages/run.ts';
+import { BOARD_DIR, BOARD_PROBE, boardModulePath, STAGES } from '../stages/plan.ts';
+import { PROJECT_ROOT } from '../paths.ts';
+import { executeRun, PROBE_SOURCE, type RunOutcome } from '../stages/run.ts';
 import { cacheRoot } from '../util/cache.ts';
 import { silentProgress, streamProgress } from '../util/progress.ts';
 
@@ -37,7 +38,7 @@ interface TimedRun {
 
 /** One timed warm run, reports included; returns its timings and the board commands of its stages. */
 async function timedRun(config: ReturnType<typeof loadBoard>, modulesDir: string): Promise<TimedRun> {
-  let recorded: { board?: Board; from: number } = { from: 0 };
+  const commands: string[] = [];
   const wallStart = Date.now();
   const outcome = await executeRun({
     config,
@@ -45,9 +46,9 @@ async function timedRun(config: ReturnType<typeof loadBoard>, modulesDir: string
     stages: STAGES.map((s) => s.stage),
     progress: silentProgress(),
     reporter: 'dot',
-    // Where the stages' commands start in the session's command log.
+    // The stages' commands, as the board runs them.
     onBoard: async (board) => {
-      recorded = { board, from: board.commandLog.length };
+      board.onCommand(({ command }) => commands.push(command));
     },
   });
   const reportsStart = Date.now();
@@ -62,7 +63,7 @@ async function timedRun(config: ReturnType<typeof loadBoard>, modulesDir: string
     wallMs,
     reportsMs,
     stagesMs: (outcome.phases.stages ?? 0) - uploadsMs,
-    commands: recorded.board?.commandLog.slice(recorded.from).map((c) => c.command) ?? [],
+    commands,
   };
 }
 
@@ -103,13 +104,13 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
     await writeFile(scriptPath, `${commands.map((c) => `( ${c} )`).join('\n')}\n`);
     for (let i = 0; i < repeat; i++) {
       // A fresh boot each time, as each harness run had.
-      const board = await Board.open(config, { progress: silentProgress(), transport: 'ssh' });
+      const board = await openBoard(config, { progress: silentProgress(), transport: 'ssh' });
       try {
         for (const s of typical.outcome.results.stages) {
-          if (s.build?.module) await board.upload(s.build.module, `${BOARD_DIR}${MODULE_NAMES[s.stage - 1]}.ko`);
+          if (s.build?.module) await board.upload(s.build.module, boardModulePath(s.stage));
         }
         // As the stages did: gzipped, for the recorded gunzip command to unpack.
-        await board.upload(`${probePath}.gz`, `${BOARD_DIR}vnet_probe.gz`);
+        await board.upload(`${probePath}.gz`, `${BOARD_PROBE}.gz`);
         // As a file: dropbear refuses exec requests longer than a few KiB.
         await board.upload(scriptPath, `${BOARD_DIR}bare.sh`);
         const t = Date.now();

@@ -1,9 +1,9 @@
 // `vnet-harness build`: the four stage modules, cross-built against the
 // board's kernel tree (for the emulated board: the cached kernel build).
 import { resolve } from 'node:path';
+import { kernelTreeOf } from '../board/resources.ts';
 import { buildModules } from '../build/modules.ts';
 import { loadBoard } from '../config/board.ts';
-import { prepareImages } from '../emulated/machine.ts';
 import { modulesBuildDir } from '../stages/run.ts';
 import { streamProgress } from '../util/progress.ts';
 
@@ -18,7 +18,7 @@ export interface BuildOptions {
 export async function buildCommand(options: BuildOptions): Promise<number> {
   const config = loadBoard(options.board, { boardsDir: options.boardsDir });
   const progress = streamProgress();
-  const kernelDir = config.kind === 'emulated' ? (await prepareImages(config, progress)).kernel.buildTree : config.kernelTree;
+  const kernelDir = await kernelTreeOf(config, progress);
   const sourceDir = resolve(options.modules);
   const results = await buildModules({
     board: config.name,

@@ -2,7 +2,7 @@
 // one boot of QEMU with the console opened before the guest's first byte.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ConsoleChunk } from '../board/session.ts';
+import type { ConsoleChunk } from '../transport/types.ts';
 import type { EmulatedBoardConfig } from '../config/board.ts';
 import { BoardError, HarnessError } from '../errors.ts';
 import type { Progress } from '../util/progress.ts';

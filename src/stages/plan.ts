@@ -10,6 +10,13 @@ export const REMOTE_ADDRESS = '3.3.3.4';
 export const BOARD_DIR = '/tmp/vnet-harness-';
 export const MODULE_NAMES = ['virt_net1', 'virt_net2', 'virt_net3', 'virt_net4'] as const;
 
+/** Where a stage's module goes on the board. */
+export function boardModulePath(stage: number): string {
+  return `${BOARD_DIR}${MODULE_NAMES[stage - 1] ?? 'virt_net'}.ko`;
+}
+/** Where the probe goes on the board (uploaded gzipped as `${BOARD_PROBE}.gz` and unpacked there). */
+export const BOARD_PROBE = `${BOARD_DIR}vnet_probe`;
+
 /** Bytes of an ICMP echo frame on vnet0 for busybox ping's default 56-byte payload: 14 + 20 + 8 + 56. */
 export const ECHO_FRAME_BYTES = 98;
 /** Bytes of an ARP request frame (14 + 28), without padding: virtual devices do not pad. */

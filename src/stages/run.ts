@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { Board, consoleOfFailedBoot } from '../board/board.ts';
+import { consoleOfFailedBoot, openBoard, type BoardTarget } from '../board/target.ts';
 import { lockBoard, type BoardLock } from '../board/lock.ts';
 import { buildModules } from '../build/modules.ts';
 import { buildProbe } from '../build/probe.ts';
@@ -19,7 +19,6 @@ import type { Progress } from '../util/progress.ts';
 import { stagePlan } from './plan.ts';
 import { runSuites } from './runner.ts';
 
-export { PROJECT_ROOT };
 export const PROBE_SOURCE = join(PROJECT_ROOT, 'kernel-modules', 'probe', 'vnet_probe.c');
 
 export interface RunOptions {
@@ -31,7 +30,7 @@ export interface RunOptions {
   /** Mocha reporter for the live view (default spec). */
   reporter?: string;
   /** Called with the open board before the suites run (bench uses it). */
-  onBoard?: (board: Board) => Promise<void>;
+  onBoard?: (board: BoardTarget) => Promise<void>;
   /** Aborted (reason: the signal's name) when the run is interrupted: the board is cut off, what was gathered is returned. */
   abort?: AbortSignal;
 }
@@ -74,7 +73,7 @@ export async function executeRun(options: RunOptions): Promise<RunOutcome> {
   const errors: string[] = [];
   const runId = newRunId(new Date(started));
   const driver = await describeSource(options.modulesDir);
-  let board: Board | undefined;
+  let board: BoardTarget | undefined;
   let lock: BoardLock | null = null;
   let stages: StageResult[] = [];
   let kernelRelease: string | undefined;
@@ -108,9 +107,9 @@ export async function executeRun(options: RunOptions): Promise<RunOutcome> {
           ),
       }),
     );
-    board = await mark('boot', () => Board.open(config, { progress, ...(options.transport ? { transport: options.transport } : {}) }));
+    board = await mark('boot', () => openBoard(config, { progress, ...(options.transport ? { transport: options.transport } : {}) }));
     const open = board;
-    progress.phase(`board ${config.name}: up in ${(open.bootMs / 1000).toFixed(1)} s over ${open.transportKind}`);
+    progress.phase(`board ${config.name}: up in ${(open.strategy.bootMs / 1000).toFixed(1)} s over ${open.transportKind}`);
     for (const w of open.warnings) progress.phase(`WARNING: board ${config.name}: ${w}`);
     const uname = await open.check('uname -r; uname -m');
     [kernelRelease, machine] = uname.stdout.trim().split('\n');
@@ -208,7 +207,7 @@ export async function executeRun(options: RunOptions): Promise<RunOutcome> {
     ...(abort?.aborted ? { incomplete: { signal: String(abort.reason), afterMs: Date.now() - started } } : {}),
     ...(board && board.warnings.length > 0 ? { warnings: [...board.warnings] } : {}),
   };
-  return { results, consoleTranscript: board?.consoleTranscript() ?? bootConsole ?? '', phases };
+  return { results, consoleTranscript: board?.console.transcript() ?? bootConsole ?? '', phases };
 }
 
 /** Exit code of a run: 0 all passed, 1 the driver failed a check, 2 the harness could not do its job. */

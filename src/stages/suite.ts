@@ -2,7 +2,7 @@
 // the board (once), each check is one `it`, `after` settles the verdict.
 // Suites are registered by a function rather than at import time so one
 // process can run them several times (a run and its baseline).
-import type { Board } from '../board/board.ts';
+import type { BoardTarget } from '../board/target.ts';
 import { checkFailureText } from '../results/check-text.ts';
 import type { BuildResult, CheckResult, KernelEvent, StageResult, StageVerdict } from '../results/model.ts';
 import { evaluate, type CheckSpec } from './checks.ts';
@@ -11,7 +11,7 @@ import { stagePlan } from './plan.ts';
 
 /** Everything a stage suite needs from the run, set by the runner before mocha starts. */
 export interface SuiteContext {
-  board: Board;
+  board: BoardTarget;
   builds: ReadonlyMap<number, BuildResult>;
   probePath?: string;
   stageTimeoutMs: number;

@@ -2,7 +2,7 @@
 // and console.log reports (timestamped lines). The raw bytes stay available
 // from the console itself; this is only the readable view.
 
-import type { ConsoleChunk } from '../board/session.ts';
+import type { ConsoleChunk } from './types.ts';
 
 // CSI (ESC [ … final), OSC (ESC ] … BEL or ESC \), and two-byte ESC sequences.
 const ANSI_PATTERN = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]/g;

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { SerialPort } from 'serialport';
 import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
-import type { ConsoleChunk } from '../board/session.ts';
+import type { ConsoleChunk } from './types.ts';
 import { HarnessError } from '../errors.ts';
 import { cleanConsoleBytes, consoleLines, renderTranscript } from './console-text.ts';
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import type { CommandResult, RunOptions } from '../board/session.ts';
+import type { CommandResult, RunOptions } from './types.ts';
 import { BoardError, HarnessError } from '../errors.ts';
 import { describeGarbage, shellQuote } from './markers.ts';
 

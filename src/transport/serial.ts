@@ -6,7 +6,7 @@
 // and the next one logs in again.
 
 import { performance } from 'node:perf_hooks';
-import type { BoardTransport, CommandResult, RunOptions } from '../board/session.ts';
+import type { BoardTransport, CommandResult, RunOptions } from './types.ts';
 import { BoardError, HarnessError } from '../errors.ts';
 import type { SerialConsole } from './console.ts';
 import { countOccurrences, describeGarbage, findTolerant, printfSplit, randomToken, resumeFrom, shellQuote, type TolerantMatch } from './markers.ts';

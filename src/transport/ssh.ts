@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
-import type { BoardTransport, CommandResult, RunOptions } from '../board/session.ts';
+import type { BoardTransport, CommandResult, RunOptions } from './types.ts';
 import { BoardError, HarnessError, type BoardErrorKind } from '../errors.ts';
 import { endSftp, killChannel } from './ssh-channel.ts';
 import { openConnection, safeTail, SSH_DEFAULTS, type SshConnectOptions } from './ssh-connect.ts';

@@ -1,6 +1,7 @@
-// The one board-session interface everything above the transports uses.
-// A transport (SSH, serial) implements BoardTransport; a BoardSession adds the
-// console capture and power control that exist whatever runs the commands.
+// What a transport is: the interface the SSH and serial transports beside it
+// implement (BoardTransport), what a command run through one returns, and the
+// timestamped chunks a console delivers. The board (src/board/) uses these;
+// nothing here knows of boards, stages or power.
 
 /** Result of one command run on the board. */
 export interface CommandResult {

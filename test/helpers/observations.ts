@@ -1,7 +1,7 @@
 // Observations of a stage as exerciseStage() would record them for a correct
 // driver, built without a board, so the checks and the stage suites can be
 // tested on what a buggy driver would change.
-import type { CommandResult } from '../../src/board/session.ts';
+import type { CommandResult } from '../../src/transport/types.ts';
 import type { SysfsReading } from '../../src/parsers/sysfs.ts';
 import type { ProbeReply, ProbeReport } from '../../src/parsers/probe.ts';
 import type { InterfaceReading } from '../../src/results/model.ts';
