@@ -7,9 +7,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BoardTarget } from '../src/board/target.ts';
 import { classifyKernelText } from '../src/parsers/kernel-events.ts';
-import type { BuildResult, StageResult } from '../src/results/model.ts';
+import type { BuildResult, CheckResult, StageResult } from '../src/results/model.ts';
 import type { StageObservations } from '../src/stages/exercise.ts';
 import { runSuites } from '../src/stages/runner.ts';
+import { stageVerdict } from '../src/stages/suite.ts';
 import { MISSING, passingObservations, reading } from './helpers/observations.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'reports');
@@ -110,5 +111,27 @@ describe('stage suites: verdicts and reasons', function () {
     const { stages } = await runOn({ 2: obs });
     expect(stages[0]!.verdict).to.equal('hang');
     expect(stages[0]!.reason).to.equal('hang during ping 3.3.3.4: command-timeout: no answer for 30 s');
+  });
+});
+
+describe('stageVerdict: a stage\'s verdict from its build, fault and checks', () => {
+  const checkOf = (verdict: CheckResult['verdict']): CheckResult => ({ id: `c-${verdict}`, title: verdict, verdict });
+  const fault = (c: 'crash' | 'hang' | 'error') => ({ class: c, step: 'rmmod', message: 'x' });
+
+  it('a module that did not build is a build-error, whatever else happened', () => {
+    expect(stageVerdict(false, fault('crash'), 'harness broke', [checkOf('fail')])).to.equal('build-error');
+  });
+
+  it('a harness error comes before a fault, a fault before the checks', () => {
+    expect(stageVerdict(true, fault('crash'), 'harness broke', [])).to.equal('error');
+    expect(stageVerdict(true, fault('crash'), undefined, [checkOf('fail')])).to.equal('crash');
+    expect(stageVerdict(true, fault('hang'), undefined, [checkOf('pass')])).to.equal('hang');
+    expect(stageVerdict(true, fault('error'), undefined, [checkOf('pass')])).to.equal('error');
+  });
+
+  it('checks: a failed one fails the stage (before an errored one), skipped ones alone pass', () => {
+    expect(stageVerdict(true, undefined, undefined, [checkOf('error'), checkOf('fail')])).to.equal('fail');
+    expect(stageVerdict(true, undefined, undefined, [checkOf('pass'), checkOf('error')])).to.equal('error');
+    expect(stageVerdict(true, undefined, undefined, [checkOf('pass'), checkOf('skipped')])).to.equal('pass');
   });
 });
