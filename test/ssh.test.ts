@@ -145,7 +145,7 @@ describe('SSH transport against dropbear on loopback', function () {
     it('with check, a non-zero exit throws a HarnessError naming board, command and stderr', async () => {
       const error = await thrown(() => ssh.run('echo bad >&2; exit 3', { check: true }));
       expect(error).to.be.instanceOf(HarnessError).and.not.instanceOf(BoardError);
-      expect(error.message).to.include(`board ${BOARD}`).and.include('exit code 3').and.include('echo bad >&2; exit 3').and.include('stderr: bad');
+      expect(error.message).to.include(`board ${BOARD}`).and.include('command exited with 3: echo bad >&2; exit 3\nbad');
     });
 
     it('times a command out with command-timeout, kills it, and the connection stays usable', async () => {
@@ -189,7 +189,7 @@ describe('SSH transport against dropbear on loopback', function () {
       expect(await ssh.readFile(join(work, 'text.txt'))).to.equal('vnet0\n');
       const error = await thrown(() => ssh.readFile('/nonexistent/vnet'));
       expect(error).to.be.instanceOf(HarnessError);
-      expect(error.message).to.include(`board ${BOARD}`).and.include("cat '/nonexistent/vnet'").and.include('exit code 1');
+      expect(error.message).to.include(`board ${BOARD}`).and.include("cat '/nonexistent/vnet'").and.include('exited with 1');
     });
   });
 
@@ -240,7 +240,7 @@ describe('SSH transport against dropbear on loopback', function () {
       const ssh = await connect(plain);
       const error = await thrown(() => ssh.upload(source, '/nonexistent-dir/x.ko'));
       expect((error as BoardError).kind).to.equal('upload-failed');
-      expect(error.message).to.include("cat > '/nonexistent-dir/x.ko'").and.include('exit code');
+      expect(error.message).to.include("cat > '/nonexistent-dir/x.ko'").and.include('exited with');
     });
 
     it('fails with upload-failed when the local file is missing', async () => {

@@ -6,7 +6,7 @@ import type { BoardConfig, TransportKind } from '../config/board.ts';
 import { ConfigError, HarnessError } from '../errors.ts';
 import { prepareImages } from '../emulated/machine.ts';
 import { generateClientKey } from '../transport/ssh.ts';
-import type { BoardTransport, CommandResult, RunOptions } from '../transport/types.ts';
+import { commandFailedMessage, type BoardTransport, type CommandResult, type RunOptions } from '../transport/types.ts';
 import type { Progress } from '../util/progress.ts';
 import { ConsoleLog, SerialDeviceConsole } from './console-log.ts';
 import { ExternalPowerDriver, ManualPowerDriver, type PowerDriver } from './power.ts';
@@ -92,9 +92,7 @@ export class BoardTarget {
   async check(command: string, options?: RunOptions): Promise<CommandResult> {
     const result = await this.run(command, options);
     if (result.exitCode !== 0) {
-      throw new HarnessError(
-        `board ${this.name}: command failed (exit ${result.exitCode ?? `signal ${result.signal}`}): ${command}\n${result.stdout}${result.stderr}`,
-      );
+      throw new HarnessError(commandFailedMessage(this.name, result));
     }
     return result;
   }

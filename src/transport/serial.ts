@@ -6,7 +6,7 @@
 // and the next one logs in again.
 
 import { performance } from 'node:perf_hooks';
-import type { BoardTransport, CommandResult, RunOptions } from './types.ts';
+import { commandFailedMessage, type BoardTransport, type CommandResult, type RunOptions } from './types.ts';
 import { BoardError, HarnessError } from '../errors.ts';
 import type { SerialConsole } from './console.ts';
 import { countOccurrences, describeGarbage, findTolerant, printfSplit, randomToken, resumeFrom, shellQuote, type TolerantMatch } from './markers.ts';
@@ -295,8 +295,7 @@ export class SerialTransport implements BoardTransport {
       }
     }
     if (options.check && result.exitCode !== 0) {
-      const how = result.signal ? `was killed by SIG${result.signal}` : `exited with ${result.exitCode}`;
-      throw new HarnessError(`board ${this.board}: command ${how}: ${command}\n${result.stdout.trimEnd()}`);
+      throw new HarnessError(commandFailedMessage(this.board, result));
     }
     return result;
   }

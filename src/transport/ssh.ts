@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
-import type { BoardTransport, CommandResult, RunOptions } from './types.ts';
+import { commandFailure, type BoardTransport, type CommandResult, type RunOptions } from './types.ts';
 import { BoardError, HarnessError, type BoardErrorKind } from '../errors.ts';
 import { endSftp, killChannel } from './ssh-channel.ts';
 import { openConnection, safeTail, SSH_DEFAULTS, type SshConnectOptions } from './ssh-connect.ts';
@@ -86,7 +86,7 @@ export class SshTransport implements BoardTransport {
       ...(outcome.signal === undefined ? {} : { signal: outcome.signal }),
     };
     if (options.check === true && result.exitCode !== 0) {
-      throw new HarnessError(this.commandFailedMessage(command, outcome));
+      throw new HarnessError(`board ${this.options.board}: ${this.failure(command, outcome)}`);
     }
     return result;
   }
@@ -96,7 +96,7 @@ export class SshTransport implements BoardTransport {
     const command = `cat ${shellQuote(remotePath)}`;
     const timeoutMs = options.timeoutMs ?? this.options.defaultCommandTimeoutMs ?? SSH_DEFAULTS.defaultCommandTimeoutMs;
     const outcome = await this.exec(command, timeoutMs);
-    if (outcome.exitCode !== 0) throw new HarnessError(this.commandFailedMessage(command, outcome));
+    if (outcome.exitCode !== 0) throw new HarnessError(`board ${this.options.board}: ${this.failure(command, outcome)}`);
     return outcome.stdout;
   }
 
@@ -147,7 +147,7 @@ export class SshTransport implements BoardTransport {
         source.pipe(channel);
       });
       if (outcome.exitCode !== 0) {
-        throw this.error('upload-failed', this.commandFailedMessage(command, outcome, false), label);
+        throw this.error('upload-failed', this.failure(command, outcome), label);
       }
     }
 
@@ -382,18 +382,17 @@ export class SshTransport implements BoardTransport {
     return this.error('upload-failed', (error as Error).message, label, error);
   }
 
-  private commandFailedMessage(command: string, outcome: ExecOutcome, withHeader = true): string {
-    const status = outcome.exitCode === null ? `signal ${outcome.signal ?? '?'}` : `exit code ${outcome.exitCode}`;
-    const stderr = outcome.stderr.toString('utf8').trim().split('\n').slice(-5).join('\n    ');
-    const head = withHeader ? `board ${this.options.board}: ` : '';
-    const tail = safeTail(this.options.consoleTail);
-    return (
-      `${head}command ended with ${status}` +
-      (withHeader ? `\n  command: ${command}` : ` (${command})`) +
-      (stderr ? `\n  stderr: ${stderr}` : '') +
-      (withHeader && tail.length > 0 ? `\n  last console lines:\n${tail.map((l) => `    | ${l}`).join('\n')}` : '')
-    );
+  /** The outcome of a command as the one failure message (commandFailure in types.ts). */
+  private failure(command: string, outcome: ExecOutcome): string {
+    return commandFailure({
+      command,
+      stdout: outcome.stdout.toString('utf8'),
+      stderr: outcome.stderr.toString('utf8'),
+      exitCode: outcome.exitCode,
+      ...(outcome.signal === undefined ? {} : { signal: outcome.signal }),
+    });
   }
+
 }
 
 /** sha256 and size of a local file, streamed. */

@@ -39,3 +39,15 @@ export interface ConsoleChunk {
   atMs: number;
   data: Buffer;
 }
+
+/** A command's failure in the words of every transport: `command exited with 2: CMD` (or `was killed by SIGKILL`), then its output. */
+export function commandFailure(result: Pick<CommandResult, 'command' | 'stdout' | 'stderr' | 'exitCode' | 'signal'>): string {
+  const how = result.exitCode === null ? `was killed by SIG${result.signal ?? '?'}` : `exited with ${result.exitCode}`;
+  const output = `${result.stdout}${result.stderr}`.trimEnd();
+  return `command ${how}: ${result.command}${output ? `\n${output}` : ''}`;
+}
+
+/** The message of a checked command that failed: `board B: command exited with 2: CMD`, then its output. */
+export function commandFailedMessage(board: string, result: Pick<CommandResult, 'command' | 'stdout' | 'stderr' | 'exitCode' | 'signal'>): string {
+  return `board ${board}: ${commandFailure(result)}`;
+}
