@@ -3,7 +3,8 @@
 // stage's observations; a step that finds something wrong ends the stage
 // early, leaving later observations unset for the checks to call not reached.
 // The board state a step needs is the strategy's business (ensureClean).
-import type { RecoveryReport } from '../board/strategy.ts';
+import type { PowerDriver } from '../board/power.ts';
+import type { BoardStrategy } from '../board/strategy.ts';
 import { dmesgDelta } from '../parsers/dmesg.ts';
 import { parseProbeOutput } from '../parsers/probe.ts';
 import { sysfsReadCommand } from '../parsers/sysfs.ts';
@@ -20,15 +21,8 @@ export interface StageBoard {
   run(command: string, options?: RunOptions): Promise<CommandResult>;
   upload(localPath: string, remotePath: string): Promise<void>;
   readonly console: { current(): SerialConsole | undefined };
-  readonly power: { machinePid(): number | undefined; cut(): void; running(): boolean | undefined };
-  readonly strategy: {
-    ensureClean<T>(
-      step: () => Promise<T>,
-      dirty: (result: T) => string | undefined,
-      hooks?: { recovering?: (why: string) => string; recovered?: (report: RecoveryReport) => void },
-    ): Promise<{ result: T; recovery?: RecoveryReport }>;
-    recover(reason: string): Promise<RecoveryReport>;
-  };
+  readonly power: Pick<PowerDriver, 'machinePid' | 'cut' | 'running'>;
+  readonly strategy: Pick<BoardStrategy, 'ensureClean' | 'recover'>;
 }
 
 /** What a stage needs besides the board: the built module and the probe binary. */
