@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BoardConfig } from '../config/types.ts';
 import { BoardError, HarnessError } from '../errors.ts';
+import { pidAlive } from '../util/pid.ts';
 
 /** What a lock file says about its holder. */
 export interface LockInfo {
@@ -102,12 +103,7 @@ export function readLock(name: string, dir = defaultLockDir()): LockInfo | undef
 /** True when the lock's process is gone: same host, and no such pid (or the pid now belongs to a newer process). */
 export function isStale(info: LockInfo): boolean {
   if (info.host !== os.hostname()) return false; // another machine's process: we cannot tell
-  try {
-    process.kill(info.pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return true;
-    return false; // EPERM: alive, another user's
-  }
+  if (!pidAlive(info.pid)) return true;
   if (info.procStart === undefined) return false;
   const now = processStart(info.pid);
   return now !== undefined && now !== info.procStart;

@@ -13,7 +13,7 @@ import { HarnessError } from '../errors.ts';
 import { writeReports } from '../reporters/index.ts';
 import { median } from '../reporters/stats.ts';
 import { BOARD_DIR, BOARD_PROBE, boardModulePath, STAGES } from '../stages/plan.ts';
-import { PROJECT_ROOT } from '../paths.ts';
+import { DEFAULT_MODULES_DIR } from '../paths.ts';
 import { executeRun, PROBE_SOURCE, type RunOutcome } from '../stages/run.ts';
 import { cacheRoot } from '../util/cache.ts';
 import { silentProgress, streamProgress } from '../util/progress.ts';
@@ -71,7 +71,7 @@ async function timedRun(config: ReturnType<typeof loadBoard>, modulesDir: string
 export async function benchCommand(options: BenchOptions): Promise<number> {
   const config = loadBoard(options.board, { boardsDir: options.boardsDir });
   if (config.kind !== 'emulated') throw new HarnessError('bench measures the emulated board; pass an emulated board');
-  const modulesDir = join(PROJECT_ROOT, 'kernel-modules', 'virt_net');
+  const modulesDir = DEFAULT_MODULES_DIR;
   const repeat = options.repeat ?? 3;
 
   // Warm-up: kernel, rootfs, modules and probe built and cached; not measured.

@@ -51,7 +51,7 @@ export class Comparison {
 }
 
 /**
- * The steps of exerciseStage() (src/stages/exercise.ts) a check can judge. A
+ * The named steps (src/stages/steps.ts) a check can judge. A
  * check's time is the duration of the steps it names: the board time that
  * produced what it judged (several checks judging one step share its time).
  */

@@ -21,7 +21,7 @@ import { runSuites } from './runner.ts';
 
 export const PROBE_SOURCE = join(PROJECT_ROOT, 'kernel-modules', 'probe', 'vnet_probe.c');
 
-export interface RunOptions {
+export interface ExecuteRunOptions {
   config: BoardConfig;
   modulesDir: string;
   stages: number[];
@@ -66,7 +66,7 @@ export function modulesBuildDir(modulesDir: string, kernelTree: string): string 
 }
 
 /** Runs the selected stages and returns the results model (never throws for board trouble). */
-export async function executeRun(options: RunOptions): Promise<RunOutcome> {
+export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome> {
   const { config, progress } = options;
   const started = Date.now();
   const phases: Record<string, number> = {};

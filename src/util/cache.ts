@@ -12,9 +12,6 @@ import { HarnessError } from '../errors.ts';
 import { writeFileAtomic } from './files.ts';
 import { pidAlive } from './pid.ts';
 
-// Until src/stages/exercise.ts takes it from ./pid.ts (a file being redesigned now).
-export { pidAlive };
-
 const MARKER = '.complete.json';
 /** Permission bits of group and others: none in the cache. */
 const GROUP_OTHER = 0o077;
