@@ -49,6 +49,42 @@ export interface ConsoleDriver {
   openForBoot(): Promise<void>;
 }
 
+/** Opens a console driver's line; what a failure means is the driver's business. */
+async function openOrWarn(open: () => Promise<unknown>, required: boolean, warnings: string[]): Promise<void> {
+  try {
+    await open();
+  } catch (error) {
+    if (required) throw error;
+    const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    const warning = `no console capture: ${why}; kernel faults are seen through dmesg only (a panic that kills the board shows as a hang)`;
+    if (!warnings.includes(warning)) warnings.push(warning);
+  }
+}
+
+/**
+ * A real board's console shared over the network as a raw TCP port (ser2net,
+ * a terminal server; labgrid's NetworkSerialPort): labs share one console
+ * that way. Connected before power-on, like a local device, with the same
+ * rule: only a serial session needs it.
+ */
+export class NetworkSerialConsole implements ConsoleDriver {
+  constructor(
+    private readonly log: ConsoleLog,
+    private readonly boardName: string,
+    private readonly endpoint: { host: string; port: number },
+    private readonly required: boolean,
+    private readonly warnings: string[],
+  ) {}
+
+  async openForBoot(): Promise<void> {
+    await openOrWarn(
+      async () => this.log.attach(await SerialConsole.connect({ ...this.endpoint, name: this.boardName })),
+      this.required,
+      this.warnings,
+    );
+  }
+}
+
 /**
  * A real board's local serial device. Only a serial session needs it: over
  * SSH an absent device (the cable on another host) is a warning, and the run
@@ -64,13 +100,6 @@ export class SerialDeviceConsole implements ConsoleDriver {
   ) {}
 
   async openForBoot(): Promise<void> {
-    try {
-      await this.log.open(this.device, this.baudRate);
-    } catch (error) {
-      if (this.required) throw error;
-      const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-      const warning = `no console capture: ${why}; kernel faults are seen through dmesg only (a panic that kills the board shows as a hang)`;
-      if (!this.warnings.includes(warning)) this.warnings.push(warning);
-    }
+    await openOrWarn(() => this.log.open(this.device, this.baudRate), this.required, this.warnings);
   }
 }

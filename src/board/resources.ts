@@ -3,7 +3,7 @@
 // YAML, or made at run time for the emulated board); drivers (power.ts,
 // qemu.ts, console-log.ts, shell.ts) are how the harness uses them.
 import { readFile } from 'node:fs/promises';
-import type { BoardConfig, PowerCommands, RealBoardConfig, SerialLogin, SshConfig, SshLogin } from '../config/board.ts';
+import type { BoardConfig, NetworkSerial, PowerCommands, RealBoardConfig, SerialLogin, SshConfig, SshLogin } from '../config/board.ts';
 import { readSecret } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { prepareImages, type EmulatedImages } from '../emulated/machine.ts';
@@ -33,6 +33,8 @@ export interface SshService {
 export interface SerialLine {
   login: SerialLogin;
   device?: string;
+  /** A console shared as a raw TCP port (ser2net), instead of a local device. */
+  network?: NetworkSerial;
 }
 
 /** The power commands of a real board (PDU, relay), run in the board file's directory. */
@@ -83,7 +85,15 @@ export function yamlSshService(config: RealBoardConfig, ssh: SshConfig): SshServ
 export function realBoardResources(config: RealBoardConfig): BoardResources {
   return {
     ...(config.ssh ? { ssh: yamlSshService(config, config.ssh) } : {}),
-    ...(config.serial ? { serial: { login: config.serial, device: config.serial.device } } : {}),
+    ...(config.serial
+      ? {
+          serial: {
+            login: config.serial,
+            ...(config.serial.device !== undefined ? { device: config.serial.device } : {}),
+            ...(config.serial.network !== undefined ? { network: config.serial.network } : {}),
+          },
+        }
+      : {}),
     ...(config.power ? { power: { commands: config.power, dir: config.dir, file: config.file } } : {}),
     kernelTree: config.kernelTree,
   };

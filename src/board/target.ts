@@ -8,7 +8,7 @@ import { prepareImages } from '../emulated/machine.ts';
 import { generateClientKey } from '../transport/ssh.ts';
 import { commandFailedMessage, type BoardTransport, type CommandResult, type RunOptions } from '../transport/types.ts';
 import type { Progress } from '../util/progress.ts';
-import { ConsoleLog, SerialDeviceConsole } from './console-log.ts';
+import { ConsoleLog, NetworkSerialConsole, SerialDeviceConsole } from './console-log.ts';
 import { ExternalPowerDriver, ManualPowerDriver, type PowerDriver } from './power.ts';
 import { QemuDriver } from './qemu.ts';
 import { kernelTreeOf, realBoardResources, type BoardResources } from './resources.ts';
@@ -140,8 +140,9 @@ async function assemble(
   } else {
     resources = realBoardResources(config);
     power = resources.power ? new ExternalPowerDriver(config.name, resources.power, tail) : new ManualPowerDriver(config.name, config.file, tail);
-    const device = resources.serial?.device;
-    if (resources.serial && device) console = new SerialDeviceConsole(log, device, resources.serial.login.baud, kind === 'serial', warnings);
+    const line = resources.serial;
+    if (line?.device) console = new SerialDeviceConsole(log, line.device, line.login.baud, kind === 'serial', warnings);
+    else if (line?.network) console = new NetworkSerialConsole(log, config.name, line.network, kind === 'serial', warnings);
   }
   let shell: ShellDriver;
   if (kind === 'ssh') {

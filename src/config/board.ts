@@ -214,7 +214,9 @@ function toBoardConfig(f: BoardFile, file: string): BoardConfig {
           },
         }
       : {}),
-    ...(serial ? { serial: { ...serialLogin, device: expandHome(serial.device ?? '') } } : {}),
+    ...(serial
+      ? { serial: serial.network ? { ...serialLogin, network: { host: serial.network.host, port: serial.network.port } } : { ...serialLogin, device: expandHome(serial.device ?? '') } }
+      : {}),
     ...(f.power ? { power: f.power } : {}),
     lock: { wait: f.lock?.wait ?? 0 },
   };

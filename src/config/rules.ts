@@ -61,8 +61,8 @@ export function checkRules(data: unknown, ctx: RuleContext): RawIssue[] {
         if (ssh[key] !== undefined) notAllowed(['ssh', key], `set at run time for an emulated board (${why})`);
       }
     }
-    if (isObj(serial) && serial.device !== undefined) {
-      notAllowed(['serial', 'device'], 'the harness connects the emulated console itself');
+    for (const key of ['device', 'network']) {
+      if (isObj(serial) && serial[key] !== undefined) notAllowed(['serial', key], 'the harness connects the emulated console itself');
     }
     const emu = data.emulated;
     if (isObj(emu)) {
@@ -86,7 +86,12 @@ export function checkRules(data: unknown, ctx: RuleContext): RawIssue[] {
         if (ssh[key] === undefined) missing(['ssh', key], sshWhy(key));
       }
     }
-    if (isObj(serial) && serial.device === undefined) missing(['serial', 'device'], 'the TTY of the serial console, such as /dev/ttyUSB0');
+    if (isObj(serial) && serial.device === undefined && serial.network === undefined) {
+      missing(['serial', 'device'], 'the TTY of the serial console, such as /dev/ttyUSB0, or serial.network: {host, port} for a console shared over TCP (ser2net)');
+    }
+    if (isObj(serial) && serial.device !== undefined && serial.network !== undefined) {
+      notAllowed(['serial', 'network'], 'a console is either a local device or a network port, not both');
+    }
     const dt = data.default_transport;
     if ((dt === 'ssh' && ssh === undefined) || (dt === 'serial' && serial === undefined)) {
       issues.push({ path: ['default_transport'], at: 'value', message: `expected a transport this board has, found "${dt}" but no "${dt}" section` });

@@ -47,8 +47,15 @@ const sshSchema = z.strictObject({
   keepalive_count_max: z.int().min(1).default(3),
 });
 
+/** A console shared over the network as a raw TCP port (ser2net, a terminal server), as labgrid's NetworkSerialPort. */
+const networkSerialSchema = z.strictObject({
+  host: z.string().regex(/^[^\s]+$/, 'expected a host name or IP address without spaces'),
+  port: z.int().min(1).max(65535),
+});
+
 const serialSchema = z.strictObject({
   device: filePath.optional(),
+  network: networkSerialSchema.optional(),
   baud: z.int().positive().default(115200),
   login_user: nonEmpty('a user name').default('root'),
   password_env: envName.optional(),

@@ -31,10 +31,14 @@ export interface SerialLogin {
   prompt?: string;
 }
 
-/** Complete serial settings of a real board. */
-export interface SerialConfig extends SerialLogin {
-  device: string;
+/** A console reached as a raw TCP port (ser2net, a terminal server). */
+export interface NetworkSerial {
+  host: string;
+  port: number;
 }
+
+/** Complete serial settings of a real board: its console is a local device or a network port. */
+export type SerialConfig = SerialLogin & ({ device: string; network?: undefined } | { network: NetworkSerial; device?: undefined });
 
 /** Shell commands that switch the board's power (PDU, relay), as labgrid and LAVA do. */
 export interface PowerCommands {

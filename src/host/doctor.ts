@@ -323,7 +323,7 @@ async function checkRealBoardPaths(board: Extract<BoardConfig, { kind: 'real' }>
     `kernel_tree ${board.kernelTree} is not built (no Module.symvers): run make modules there once`,
   );
   if (board.ssh) await need(board.ssh.keyFile, 'ssh.key_file: the SSH private key does not exist');
-  if (board.serial) await need(board.serial.device, 'serial.device: the serial TTY does not exist (board unplugged?)');
+  if (board.serial?.device) await need(board.serial.device, 'serial.device: the serial TTY does not exist (board unplugged?)');
   return out;
 }
 

@@ -3,6 +3,7 @@
 // moment it is opened until it closes, whatever transport runs the commands.
 // Memory is fine for this: a run lasts minutes and a console says little.
 
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { SerialPort } from 'serialport';
@@ -97,6 +98,36 @@ export class SerialConsole {
           reject(new HarnessError(`cannot open console ${name} (${options.path}): ${error.message}`, { cause: error }));
         } else resolve();
       });
+    });
+    return console;
+  }
+
+  /**
+   * Connects to a console shared over the network as a raw TCP port (ser2net,
+   * a terminal server); resolves once connected and capturing.
+   */
+  static async connect(options: { host: string; port: number; name?: string; timeoutMs?: number }): Promise<SerialConsole> {
+    const where = `${options.host}:${options.port}`;
+    const name = options.name ?? where;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const socket = new Socket();
+    socket.setNoDelay(true);
+    // Listeners go on before connecting so not a single early byte is missed.
+    const console = new SerialConsole(name, socket, undefined);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new HarnessError(`cannot open console ${name} (tcp ${where}): no connection within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(new HarnessError(`cannot open console ${name} (tcp ${where}): ${error.message}`, { cause: error }));
+      });
+      socket.connect(options.port, options.host);
     });
     return console;
   }
