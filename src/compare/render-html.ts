@@ -40,6 +40,15 @@ function side(label: string, r: RunSummary): string {
 
 /** Renders a comparison as a self-contained HTML page. */
 export function renderComparisonHtml(c: Comparison): string {
+  return page(`vnet-harness compare ${c.a.runId} vs ${c.b.runId}: ${c.regression ? 'regression' : 'no regression'}`, renderComparisonBody(c));
+}
+
+/**
+ * The comparison's part of a page (what renderComparisonHtml wraps), for a
+ * page that holds it among other things (bisect.html): with `nested`, its
+ * headings go one level down (h1 → h2, h2 → h3).
+ */
+export function renderComparisonBody(c: Comparison, nested = false): string {
   const verdict = c.regression ? badge('fail', true).replace('>fail<', '>regression<') : badge('pass', true).replace('>pass<', '>no regression<');
   const reasons = c.reasons.length === 0 ? '' : `<h2>Regressions</h2><ul>${c.reasons.map((r) => `<li>${html(r)}</li>`).join('')}</ul>`;
   const notes = c.notes.length === 0 ? '' : `<ul class="muted">${c.notes.map((n) => `<li>${html(n)}</li>`).join('')}</ul>`;
@@ -106,5 +115,5 @@ ${notes}${reasons}${reported}
 <h2>Stages</h2>${stages}
 <h2>Checks</h2>${checks}
 ${events}${warnings}${metrics}`;
-  return page(`vnet-harness compare ${c.a.runId} vs ${c.b.runId}: ${c.regression ? 'regression' : 'no regression'}`, body);
+  return nested ? body.replace(/<(\/?)h([12])>/g, (_, slash: string, level: string) => `<${slash}h${Number(level) + 1}>`) : body;
 }
