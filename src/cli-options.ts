@@ -9,9 +9,10 @@ import { join, resolve } from 'node:path';
 import { InvalidArgumentError, Option } from 'commander';
 import { expandHome } from './config/paths.ts';
 import { DEFAULT_MODULES_DIR, PROJECT_ROOT } from './paths.ts';
+import { parseCheckList } from './bisect/signal.ts';
 import { parseStageList } from './stages/plan.ts';
 
-export const COMMANDS = ['boards', 'doctor', 'build', 'boot', 'run', 'test', 'compare', 'bench'] as const;
+export const COMMANDS = ['boards', 'doctor', 'build', 'boot', 'run', 'test', 'compare', 'bench', 'bisect'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** What differs for one command that takes an option. */
@@ -22,6 +23,8 @@ export interface OptionUse {
   value?: string;
   /** The option has no default in this command (its absence means something). */
   noDefault?: true;
+  /** The command cannot run without it: a missing one is a usage error. */
+  required?: true;
 }
 
 /** One option of the table. Its attribute name is the table key; its long flag the key in kebab case. */
@@ -57,6 +60,16 @@ export function directoryArg(value: string): string {
   return value;
 }
 
+/** `--check` checked when parsed (its syntax; whether a stage has the check is known once the suites are loaded). */
+export function checkListArg(value: string): string {
+  try {
+    parseCheckList(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
+  return value;
+}
+
 const PERF_GATE_HELP = 'a timing slowdown fails also on an emulated board (there it is only reported by default)';
 
 /**
@@ -69,20 +82,20 @@ export const OPTIONS = {
     value: '<name|file>',
     help: 'board name in boards/ or path to a board YAML',
     default: 'qemu-imx25',
-    in: { doctor: {}, build: {}, boot: {}, run: {}, bench: {}, test: { help: 'run only the stage suites, on this board', noDefault: true } },
+    in: { doctor: {}, build: {}, boot: {}, run: {}, bench: {}, test: { help: 'run only the stage suites, on this board', noDefault: true }, bisect: {} },
   },
   boardsDir: {
     value: '<dir>',
     help: 'where board names are looked up',
     default: join(PROJECT_ROOT, 'boards'),
-    in: { boards: {}, doctor: {}, build: {}, boot: {}, run: {}, test: {}, bench: {} },
+    in: { boards: {}, doctor: {}, build: {}, boot: {}, run: {}, test: {}, bench: {}, bisect: {} },
   },
   transport: {
     short: '-t',
     value: '<kind>',
     help: 'how commands reach the board (default: the board\'s default_transport)',
     choices: ['ssh', 'serial'],
-    in: { boot: {}, run: {}, test: {} },
+    in: { boot: {}, run: {}, test: {}, bisect: {} },
   },
   modules: {
     short: '-m',
@@ -90,9 +103,34 @@ export const OPTIONS = {
     help: 'driver tree under test',
     default: DEFAULT_MODULES_DIR,
     parse: directoryArg,
-    in: { build: { help: 'driver tree to build (a Kbuild producing virt_net1.ko … virt_net4.ko)' }, run: {} },
+    in: {
+      build: { help: 'driver tree to build (a Kbuild producing virt_net1.ko … virt_net4.ko)' },
+      run: {},
+      bisect: { help: 'driver tree whose git history is bisected (its repository holds --good and --bad)' },
+    },
   },
-  stages: { short: '-s', value: '<list>', help: 'stages to run, e.g. 1,3', default: '1,2,3,4', parse: stageListArg, in: { run: {} } },
+  stages: {
+    short: '-s',
+    value: '<list>',
+    help: 'stages to run, e.g. 1,3',
+    default: '1,2,3,4',
+    parse: stageListArg,
+    in: {
+      run: {},
+      bisect: {
+        help: 'stages run at both ends to find what regressed (default all; with --check: where the checks are looked for); each step runs only the stages of the watched checks',
+        noDefault: true,
+      },
+    },
+  },
+  check: {
+    value: '<ids>',
+    help: 'watch these checks (comma list: mac-address, or 3:mac-address for one stage; 3:build for the module build) instead of those failing at --bad and passing at --good',
+    parse: checkListArg,
+    in: { bisect: {} },
+  },
+  good: { value: '<git-rev>', help: 'a driver revision where the watched checks pass', in: { bisect: { required: true } } },
+  bad: { value: '<git-rev>', help: 'a later driver revision where they fail', in: { bisect: { required: true } } },
   format: { short: '-f', value: '<fmt>', help: 'report format', choices: ['markdown', 'html', 'json'], default: 'markdown', in: { compare: {} } },
   out: {
     short: '-o',
@@ -101,6 +139,7 @@ export const OPTIONS = {
     in: {
       run: {},
       compare: { value: '<file>', help: 'where to write the report (default: compare-<idA>-vs-<idB>.<ext> beside run B\'s folder; - for stdout)' },
+      bisect: { help: 'bisection directory: bisect.json/.md/.html and one folder per run (default reports/bisect-<time>)' },
     },
   },
   rev: { value: '<git-rev>', help: 'test the driver tree as it was at this git revision', in: { run: {} } },
@@ -129,8 +168,14 @@ type ValueOf<S> = S extends { value: string }
       : string
   : boolean;
 
-/** Whether command C always has a value for the option (a default it does not drop). */
-type Defaulted<S, C extends CommandName> = S extends { default: unknown } ? (S extends { in: { [K in C]: { noDefault: true } } } ? false : true) : false;
+/** Whether command C always has a value for the option (a default it does not drop, or it is required). */
+type Defaulted<S, C extends CommandName> = S extends { in: { [K in C]: { required: true } } }
+  ? true
+  : S extends { default: unknown }
+    ? S extends { in: { [K in C]: { noDefault: true } } }
+      ? false
+      : true
+    : false;
 
 type TakenBy<C extends CommandName> = { [K in OptionName]: C extends keyof Table[K]['in'] ? K : never }[OptionName];
 
@@ -165,6 +210,7 @@ export function commanderOptions(command: CommandName): Option[] {
     if (spec.choices) option.choices(spec.choices);
     if (spec.parse) option.argParser(spec.parse);
     if ('default' in row) option.default(row.default);
+    if (spec.in[command]?.required) option.makeOptionMandatory();
     return option;
   });
 }

@@ -44,6 +44,7 @@ const ACTIONS: CommandActions = {
   compare: async (o, a, b) =>
     (await import('./compare/command.ts')).compareCommand({ a, b, format: o.format, out: o.out, perfGate: o.perfGate === true, reportsRoot: join(PROJECT_ROOT, 'reports') }),
   bench: async (o) => (await import('./commands/bench.ts')).benchCommand(o),
+  bisect: async (o) => (await import('./commands/bisect.ts')).bisectCommand(o),
 };
 
 /** What a command's help says besides its options. */
@@ -108,6 +109,18 @@ const HELP: Record<CommandName, CommandHelp> = {
   bench: {
     description: 'benchmark a warm run of all four stages on the emulated board (breakdown + ratio to a bare ssh script)',
     after: exitCodes(['0', 'every timed run passed'], ['1', 'a timed run did not pass'], ['2', `the harness could not do its job; or ${BAD_INPUT}`]),
+  },
+  bisect: {
+    description: 'find the driver commit between --good and --bad that broke a check (bisect.json/.md/.html)',
+    after:
+      '\nOnly commits that touch the driver tree are run, each with only the stages of the watched checks.\n' +
+      'A run the harness could not finish is retried once, then skipped (as git bisect skip); so is a\n' +
+      'commit whose module does not build, unless the build itself is watched (N:build).\n' +
+      exitCodes(
+        ['0', 'the first bad commit was found (or a range, when untestable commits leave it open)'],
+        ['1', 'the regression does not reproduce: --good is not good, or --bad is not bad'],
+        ['2', `the harness could not test an end; or bad input (revisions, checks, board file, options)`],
+      ),
   },
 };
 
