@@ -1,0 +1,117 @@
+// `vnet-harness bisect` on the emulated board: a throwaway git repository of
+// the project's drivers with 8 commits of harmless comment changes, the 5th of
+// which also seeds the stage 3 wrong-MAC bug (test/fixtures/bugs/
+// stage3-wrong-mac.patch), and a commit outside the driver tree that is never
+// run. Without --check, the ends decide what is watched (all four stages run
+// there); the steps run stage 3 only, and bisect names exactly the 5th commit
+// in at most ⌈log2 8⌉ + 2 = 5 runs. The user's repository is left as it was.
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { existsSync } from 'node:fs';
+import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BisectReport } from '../src/bisect/report.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CLI = path.join(ROOT, 'bin', 'vnet-harness.js');
+const DRIVERS = path.join(ROOT, 'kernel-modules', 'virt_net');
+const MAC_BUG = path.join(ROOT, 'test', 'fixtures', 'bugs', 'stage3-wrong-mac.patch');
+const COMMITS = 8;
+const BUG_AT = 5;
+
+async function git(repo: string, ...args: string[]): Promise<string> {
+  return (await execa('git', ['-C', repo, ...args])).stdout;
+}
+
+describe('bisect: names the commit that seeded the wrong MAC among 8 driver commits (emulated board) @board', function () {
+  // The first run may have to build the kernel when the cache is cold; then about 8 runs with module builds.
+  this.timeout(60 * 60_000);
+  let tmp: string;
+  let repo: string;
+  let modules: string;
+  let good: string;
+  let commits: string[];
+  let docsOnly: string;
+
+  before(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'vnet-bisect-board-'));
+    repo = path.join(tmp, 'repo');
+    modules = path.join(repo, 'drivers', 'virt_net');
+    await mkdir(path.dirname(modules), { recursive: true });
+    await cp(DRIVERS, modules, { recursive: true });
+    await writeFile(path.join(repo, 'NOTES.md'), 'driver notes\n');
+    await git(repo, 'init', '-q', '-b', 'main');
+    await git(repo, 'config', 'user.name', 'vnet test');
+    await git(repo, 'config', 'user.email', 'vnet-test@localhost');
+    await git(repo, 'add', '-A');
+    await git(repo, 'commit', '-q', '-m', 'A: the project drivers');
+    good = await git(repo, 'rev-parse', 'HEAD');
+    commits = [];
+    for (let i = 1; i <= COMMITS; i++) {
+      // A comment at the end of one driver file: changes nothing the board sees.
+      await appendFile(path.join(modules, `virt_net${((i - 1) % 4) + 1}.c`), `/* bisect test: revision ${i} */\n`);
+      if (i === BUG_AT) await execa('patch', ['-p1', '-i', MAC_BUG], { cwd: modules });
+      await git(repo, 'commit', '-q', '-am', i === BUG_AT ? `commit ${i}: comment, and stage 3 MAC ends in 0x12` : `commit ${i}: comment`);
+      commits.push(await git(repo, 'rev-parse', 'HEAD'));
+      if (i === 3) {
+        await writeFile(path.join(repo, 'NOTES.md'), 'driver notes\nmore notes\n');
+        await git(repo, 'commit', '-q', '-am', 'notes only');
+        docsOnly = await git(repo, 'rev-parse', 'HEAD');
+      }
+    }
+  });
+
+  after(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  it(`bisect --good A --bad main names commit ${BUG_AT} in at most ⌈log2 ${COMMITS}⌉ + 2 runs, with its diff stat and the comparison`, async () => {
+    const out = path.join(tmp, 'bisect');
+    const head = await git(repo, 'rev-parse', 'HEAD');
+    const r = await execa('node', [CLI, 'bisect', '--modules', modules, '--good', good, '--bad', 'main', '--out', out], { cwd: ROOT, reject: false, all: true, timeout: 55 * 60_000 });
+    const all = r.all ?? '';
+    expect(r.exitCode, all).to.equal(0);
+    const report = JSON.parse(await readFile(path.join(out, 'bisect.json'), 'utf8')) as BisectReport;
+    expect(report.status, all).to.equal('found');
+    expect(report.firstBad?.commit).to.equal(commits[BUG_AT - 1]);
+    expect(report.firstBad?.subject).to.equal(`commit ${BUG_AT}: comment, and stage 3 MAC ends in 0x12`);
+    expect(report.firstBad?.author).to.equal('vnet test <vnet-test@localhost>');
+    expect(report.firstBad?.diffStat).to.contain('drivers/virt_net/virt_net3.c');
+    expect(report.lastGood?.commit).to.equal(commits[BUG_AT - 2]);
+    expect(report.commits).to.equal(COMMITS);
+    // Only the MAC check regressed: it is all that is watched, and the steps run only its stage.
+    expect(report.watched).to.deep.equal([{ stage: 3, id: 'mac-address' }]);
+    expect(report.stages).to.deep.equal({ ends: [1, 2, 3, 4], steps: [3] });
+    const limit = Math.ceil(Math.log2(COMMITS)) + 2;
+    expect(report.runs, all).to.be.at.most(limit);
+    expect(report.steps).to.have.length(report.runs);
+    expect(report.skipped).to.deep.equal([]);
+    expect(report.steps.map((s) => s.role).slice(0, 2)).to.deep.equal(['good-end', 'bad-end']);
+    for (const s of report.steps.slice(2)) expect(s.stages.map((x) => x.stage), s.commit).to.deep.equal([3]);
+    // Each step's verdict agrees with where the bug is.
+    for (const s of report.steps.filter((x) => x.role === 'step')) {
+      const bad = commits.indexOf(s.commit) >= BUG_AT - 1;
+      expect(s.outcome, s.commit).to.equal(bad ? 'bad' : 'good');
+      expect(s.watched).to.deep.equal([{ stage: 3, id: 'mac-address', state: bad ? 'fail' : 'pass' }]);
+    }
+    expect(report.steps.map((s) => s.commit)).to.not.include(docsOnly);
+    // One run folder per run, each with its reports.
+    const runs = await readdir(path.join(out, 'runs'));
+    expect(runs).to.have.length(report.runs);
+    for (const s of report.steps) expect(existsSync(path.join(out, s.runDir ?? 'none', 'results.json')), s.runDir).to.equal(true);
+    // The comparison of the last good run with the first bad one: the MAC check, nothing else.
+    expect(report.comparison?.regression).to.equal(true);
+    expect(report.comparison?.checks.filter((c) => c.change === 'new-failure').map((c) => `${c.stage}:${c.id}`)).to.deep.equal(['3:mac-address']);
+    const md = await readFile(path.join(out, 'bisect.md'), 'utf8');
+    expect(md).to.contain(`first bad commit: ${(commits[BUG_AT - 1] as string).slice(0, 12)}`);
+    expect(md).to.contain('## vnet-harness compare: ❌ regression');
+    expect(await readFile(path.join(out, 'bisect.html'), 'utf8')).to.contain('Content-Security-Policy');
+    expect(r.stdout).to.contain(`bisect: first bad commit: ${(commits[BUG_AT - 1] as string).slice(0, 12)}`);
+    // The user's repository: same HEAD, clean, one worktree.
+    expect(await git(repo, 'rev-parse', 'HEAD')).to.equal(head);
+    expect(await git(repo, 'status', '--porcelain')).to.equal('');
+    expect((await git(repo, 'worktree', 'list')).trim().split('\n')).to.have.length(1);
+  });
+});
