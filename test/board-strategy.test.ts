@@ -52,6 +52,20 @@ describe('board strategy: off → shell, recover, ensureClean (fake drivers)', (
     expect(transcript.indexOf(POWER_CYCLE_LINE)).to.be.below(transcript.indexOf('second boot'));
   });
 
+  it('recover on a board with a console line of its own (TTY, ser2net): the old line is closed and the new one opened before the cycle, so the boot is captured', async () => {
+    const { board, record, line } = await fakeBoard(echo, { ownConsole: true });
+    expect(record.events).to.deep.equal(['console open', 'on(first)', 'connect']);
+    line!.stream.write('first boot\n');
+    const cycled = board.strategy.recover('test: hung');
+    await cycled;
+    expect(record.events).to.deep.equal(['console open', 'on(first)', 'connect', 'cut', 'shell closed', 'console open', 'cycle', 'on', 'connect']);
+    line!.stream.write('second boot\n');
+    await new Promise((r) => setImmediate(r));
+    const transcript = board.console.transcript();
+    expect(transcript.indexOf('first boot')).to.be.below(transcript.indexOf(POWER_CYCLE_LINE));
+    expect(transcript.indexOf(POWER_CYCLE_LINE)).to.be.below(transcript.indexOf('second boot'));
+  });
+
   it('a power cycle that fails leaves no shell behind: the next command is board-lost', async () => {
     const { board, power } = await fakeBoard(echo);
     power.cycleFails = new BoardError('board-lost', 'fake', 'power cycle command `false` exited with 1', 'false');

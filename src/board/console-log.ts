@@ -38,6 +38,11 @@ export class ConsoleLog {
     return this.consoles.map((c, i) => (i === 0 ? '' : `\n${POWER_CYCLE_LINE}\n`) + c.transcript()).join('');
   }
 
+  /** Closes the current boot's console (its transcript stays), before the line is opened for the next boot. */
+  async closeCurrent(): Promise<void> {
+    await this.current()?.close().catch(() => undefined);
+  }
+
   /** Closes every boot's console (the transcripts stay). */
   async close(): Promise<void> {
     for (const console of this.consoles) await console.close().catch(() => undefined);

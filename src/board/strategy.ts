@@ -95,8 +95,15 @@ export class BoardStrategy {
     const started = Date.now();
     this.drivers.power.cut();
     await this.closeShell();
+    // A console of its own (a TTY, a ser2net port) is closed and opened again
+    // before the cycle: a TTY has one owner, ser2net serves one client, and
+    // the next boot starts printing while the cycle command still runs.
+    if (this.drivers.console) {
+      await this.drivers.log.closeCurrent();
+      await this.drivers.console.openForBoot();
+    }
     await this.drivers.power.cycle();
-    await this.bootAndConnect(false);
+    await this.bootAndConnect(false, { consoleOpen: this.drivers.console !== undefined });
     const report: RecoveryReport = { reason, method: this.drivers.power.method, bootMs: this.bootMs, durationMs: Date.now() - started };
     this.recoveries.push(report);
     return report;
@@ -116,10 +123,10 @@ export class BoardStrategy {
   }
 
   /** Power-on (the console first, so no boot byte is lost) and a shell; `first`: the session's first power-on. */
-  private async bootAndConnect(first: boolean): Promise<void> {
+  private async bootAndConnect(first: boolean, options: { consoleOpen?: boolean } = {}): Promise<void> {
     const started = Date.now();
     this.boots++;
-    await this.drivers.console?.openForBoot();
+    if (!options.consoleOpen) await this.drivers.console?.openForBoot();
     await this.drivers.power.on(first);
     this.transport = await this.drivers.shell.connect(Date.now() + this.bootTimeoutMs);
     this.bootMs = Date.now() - started;

@@ -4,7 +4,7 @@
 // a stream the test writes to. Assembled with the real BoardStrategy and
 // BoardTarget, so what is tested is the code a run uses.
 import { PassThrough } from 'node:stream';
-import { ConsoleLog } from '../../src/board/console-log.ts';
+import { ConsoleLog, type ConsoleDriver } from '../../src/board/console-log.ts';
 import type { PowerDriver } from '../../src/board/power.ts';
 import type { ShellDriver } from '../../src/board/shell.ts';
 import { BoardStrategy } from '../../src/board/strategy.ts';
@@ -89,11 +89,16 @@ export class FakePower implements PowerDriver {
     private readonly log: ConsoleLog,
   ) {}
 
+  /** False for a board whose console is a line of its own (a TTY, a ser2net port), opened by its ConsoleDriver. */
+  attachesConsole = true;
+
   async on(first: boolean): Promise<void> {
     this.boots++;
     this.record.events.push(first ? 'on(first)' : 'on');
-    this.stream = new PassThrough();
-    this.log.attach(SerialConsole.fromStream(this.stream, 'fake'));
+    if (this.attachesConsole) {
+      this.stream = new PassThrough();
+      this.log.attach(SerialConsole.fromStream(this.stream, 'fake'));
+    }
     this.alive = true;
   }
 
@@ -141,11 +146,32 @@ const CONFIG = {
   timeouts: { command: 30, boot: 120, stage: 180 },
 } as unknown as BoardConfig;
 
-/** Assembles a fake board and brings it to a shell, as openBoard() does a real one. */
-export async function fakeBoard(script: ShellScript): Promise<FakeBoard> {
+/** A console line of the board's own (a TTY, a ser2net port): each open is recorded, the previous one must be closed. */
+export class FakeConsoleLine implements ConsoleDriver {
+  stream = new PassThrough();
+  private console: SerialConsole | undefined;
+
+  constructor(
+    private readonly record: FakeRecord,
+    private readonly log: ConsoleLog,
+  ) {}
+
+  async openForBoot(): Promise<void> {
+    // Like ser2net's raw port: one client at a time.
+    if (this.console && !this.console.isClosed) throw new BoardError('board-lost', 'fake', 'console port busy: the previous client is still connected');
+    this.record.events.push('console open');
+    this.stream = new PassThrough();
+    this.console = this.log.attach(SerialConsole.fromStream(this.stream, 'fake'));
+  }
+}
+
+/** Assembles a fake board and brings it to a shell, as openBoard() does a real one; `ownConsole`: its console is a line of its own. */
+export async function fakeBoard(script: ShellScript, options: { ownConsole?: boolean } = {}): Promise<FakeBoard & { line?: FakeConsoleLine }> {
   const record: FakeRecord = { events: [], commands: [], timeouts: [], uploads: [] };
   const log = new ConsoleLog('fake');
   const power = new FakePower(record, log);
+  const line = options.ownConsole ? new FakeConsoleLine(record, log) : undefined;
+  if (line) power.attachesConsole = false;
   let current: FakeTransport | undefined;
   const shell: ShellDriver = {
     kind: 'ssh',
@@ -155,8 +181,8 @@ export async function fakeBoard(script: ShellScript): Promise<FakeBoard> {
       return current;
     },
   };
-  const strategy = new BoardStrategy('fake', { power, shell, log }, 1000);
+  const strategy = new BoardStrategy('fake', { power, shell, log, ...(line ? { console: line } : {}) }, 1000);
   await strategy.ensureShell();
   const board = new BoardTarget(CONFIG, 'ssh', { kernelTree: '/kernel' }, power, log, strategy, []);
-  return { board, power, record, transport: () => current };
+  return { board, power, record, transport: () => current, ...(line ? { line } : {}) };
 }
