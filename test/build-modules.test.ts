@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { buildModules, kernelTreeRelease } from '../src/build/modules.ts';
+import { buildModules, kernelTreeRelease, untestedKernelWarning } from '../src/build/modules.ts';
 import { HarnessError, PrerequisiteError } from '../src/errors.ts';
 import type { BuildResult } from '../src/results/model.ts';
 import { emulatedKernelTree, nativeKernelTree } from './helpers/kernel.ts';
@@ -179,6 +179,16 @@ describe('buildModules (ARM, emulated board tree) @board', function () {
     expect(err).to.be.instanceOf(PrerequisiteError);
     expect((err as Error).message).to.include('no-such-arch-linux-gcc not found in PATH');
     expect((err as Error).message).to.include('apt-get install gcc-no-such-arch-linux');
+  });
+});
+
+describe('untestedKernelWarning: kernels older than the oldest tested (6.1)', () => {
+  it('warns for 2.6.31 and 5.15, not for 6.1, 6.12 or an unreadable release', () => {
+    expect(untestedKernelWarning('2.6.31-imx257')).to.match(/^kernel 2\.6\.31-imx257 is older than 6\.1, .*virt_net_compat\.h\) have never been compiled/);
+    expect(untestedKernelWarning('5.15.0-91-generic')).to.match(/^kernel 5\.15\.0-91-generic is older than 6\.1/);
+    expect(untestedKernelWarning('6.1.192-vnet')).to.equal(undefined);
+    expect(untestedKernelWarning('6.12.57+deb12-amd64')).to.equal(undefined);
+    expect(untestedKernelWarning('')).to.equal(undefined);
   });
 });
 

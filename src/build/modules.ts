@@ -113,6 +113,29 @@ async function upToDate(resultFile: string, stamp: string): Promise<BuildResult 
   return { ...result, compiled: false, durationMs: 0, log: '(inputs unchanged since the last build: make not run)' };
 }
 
+/**
+ * The oldest kernel the drivers were built and run against (Debian 12's
+ * linux-source-6.1, the emulated board's). The compat header's branches for
+ * older kernels were never compiled: no such kernel is reachable here.
+ */
+export const OLDEST_TESTED_KERNEL = [6, 1] as const;
+
+/**
+ * A warning for a kernel release older than OLDEST_TESTED_KERNEL (the drivers'
+ * compat branches for it were never compiled), or undefined.
+ */
+export function untestedKernelWarning(release: string): string | undefined {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return undefined;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  const [oldMajor, oldMinor] = OLDEST_TESTED_KERNEL;
+  if (major > oldMajor || (major === oldMajor && minor >= oldMinor)) return undefined;
+  return (
+    `kernel ${release} is older than ${oldMajor}.${oldMinor}, the oldest kernel these drivers were built and tested against: ` +
+    `the compat branches they take here (kernel-modules/virt_net/virt_net_compat.h) have never been compiled (see kernel-modules/README.md)`
+  );
+}
+
 /** Reads the release a kernel tree builds modules for (what vermagic starts with). */
 export async function kernelTreeRelease(kernelDir: string): Promise<string> {
   const uts = join(kernelDir, 'include/generated/utsrelease.h');

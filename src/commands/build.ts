@@ -2,7 +2,7 @@
 // board's kernel tree (for the emulated board: the cached kernel build).
 import { resolve } from 'node:path';
 import { kernelTreeOf } from '../board/resources.ts';
-import { buildModules } from '../build/modules.ts';
+import { buildModules, kernelTreeRelease, untestedKernelWarning } from '../build/modules.ts';
 import { loadBoard } from '../config/board.ts';
 import { modulesBuildDir } from '../stages/run.ts';
 import { streamProgress } from '../util/progress.ts';
@@ -20,6 +20,8 @@ export async function buildCommand(options: BuildOptions): Promise<number> {
   const progress = streamProgress();
   const kernelDir = await kernelTreeOf(config, progress);
   const sourceDir = resolve(options.modules);
+  const untested = untestedKernelWarning(await kernelTreeRelease(kernelDir).catch(() => ''));
+  if (untested) process.stderr.write(`warning: ${untested}\n`);
   const results = await buildModules({
     board: config.name,
     kernelDir,

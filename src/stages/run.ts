@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { consoleOfFailedBoot, openBoard, type BoardTarget } from '../board/target.ts';
 import { lockBoard, type BoardLock } from '../board/lock.ts';
-import { buildModules } from '../build/modules.ts';
+import { buildModules, untestedKernelWarning } from '../build/modules.ts';
 import { buildProbe } from '../build/probe.ts';
 import { describeSource } from '../build/source.ts';
 import type { BoardConfig, TransportKind } from '../config/board.ts';
@@ -77,6 +77,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   let lock: BoardLock | null = null;
   let stages: StageResult[] = [];
   let kernelRelease: string | undefined;
+  /** What limits this run's verdict besides the board's own warnings (an untested kernel). */
+  const runWarnings: string[] = [];
   /** The console of a boot that failed (no board object then). */
   let bootConsole: string | undefined;
   let machine: string | undefined;
@@ -113,6 +115,11 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     for (const w of open.warnings) progress.phase(`WARNING: board ${config.name}: ${w}`);
     const uname = await open.check('uname -r; uname -m');
     [kernelRelease, machine] = uname.stdout.trim().split('\n');
+    const untested = untestedKernelWarning(kernelRelease ?? '');
+    if (untested) {
+      runWarnings.push(untested);
+      progress.phase(`WARNING: board ${config.name}: ${untested}`);
+    }
     const builds = await mark('build', async () => {
       const results = await buildModules({
         board: config.name,
@@ -205,7 +212,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     stages,
     errors,
     ...(abort?.aborted ? { incomplete: { signal: String(abort.reason), afterMs: Date.now() - started } } : {}),
-    ...(board && board.warnings.length > 0 ? { warnings: [...board.warnings] } : {}),
+    ...(board && board.warnings.length + runWarnings.length > 0 ? { warnings: [...board.warnings, ...runWarnings] } : {}),
   };
   return { results, consoleTranscript: board?.console.transcript() ?? bootConsole ?? '', phases };
 }
