@@ -77,6 +77,8 @@ const PERF_GATE_HELP = 'a timing slowdown fails also on an emulated board (there
  * what a command gets when the option is not given.
  */
 export const OPTIONS = {
+  good: { value: '<git-rev>', help: 'a driver revision where the watched checks pass', in: { bisect: { required: true } } },
+  bad: { value: '<git-rev>', help: 'a later driver revision where they fail', in: { bisect: { required: true } } },
   board: {
     short: '-b',
     value: '<name|file>',
@@ -129,8 +131,6 @@ export const OPTIONS = {
     parse: checkListArg,
     in: { bisect: {} },
   },
-  good: { value: '<git-rev>', help: 'a driver revision where the watched checks pass', in: { bisect: { required: true } } },
-  bad: { value: '<git-rev>', help: 'a later driver revision where they fail', in: { bisect: { required: true } } },
   format: { short: '-f', value: '<fmt>', help: 'report format', choices: ['markdown', 'html', 'json'], default: 'markdown', in: { compare: {} } },
   out: {
     short: '-o',
