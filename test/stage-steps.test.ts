@@ -172,6 +172,39 @@ describe('stage steps: named observations, one board command per step (fake boar
     expect(record.events.slice(-4)).to.deep.equal(['shell closed', 'cycle', 'on', 'connect']);
   });
 
+  it('a machine killed from outside during a step (no kernel report) is an error naming the kill, not a crash; the board is recovered', async function () {
+    this.timeout(10_000);
+    let fake: Awaited<ReturnType<typeof fakeBoard>> | undefined;
+    const lost = new BoardError('board-lost', 'fake', 'connection lost', 'ping');
+    const killed = 'QEMU (pid 1001) was killed by SIGKILL from outside the harness';
+    const { board, record } = (fake = await fakeBoard(
+      shell({
+        override: (part, boot) => {
+          if (boot !== 1 || !part.startsWith('ping -c 1')) return undefined;
+          fake!.power.alive = false;
+          fake!.power.outsideKill = killed;
+          return { fail: lost };
+        },
+      }),
+    ));
+    const obs = await exerciseStage(board, stagePlan(2), INPUTS, 60_000);
+    expect(obs.fault).to.deep.equal({ class: 'error', step: 'ping 3.3.3.4', message: `${killed}, not the driver's doing (board fake: board-lost: connection lost)` });
+    expect(obs.kernelEvents, 'no made-up hang event').to.deep.equal([]);
+    expect(obs.recovered).to.equal(true);
+    expect(board.strategy.recoveries[0]?.reason).to.equal('error during stage 2 (ping 3.3.3.4)');
+    expect(record.events.slice(-4)).to.deep.equal(['shell closed', 'cycle', 'on', 'connect']);
+  });
+
+  it('a connection closed while the machine runs (its sshd killed) is a hang, and the board is recovered', async function () {
+    this.timeout(10_000);
+    const closed = new BoardError('board-lost', 'fake', 'connection closed', 'ping');
+    const { board, record } = await fakeBoard(shell({ override: (part, boot) => (boot === 1 && part.startsWith('ping -c 1') ? { fail: closed } : undefined) }));
+    const obs = await exerciseStage(board, stagePlan(2), INPUTS, 60_000);
+    expect(obs.fault).to.deep.equal({ class: 'hang', step: 'ping 3.3.3.4', message: 'board fake: board-lost: connection closed' });
+    expect(obs.recovered).to.equal(true);
+    expect(record.events.slice(-4)).to.deep.equal(['shell closed', 'cycle', 'on', 'connect']);
+  });
+
   it('a fatal kernel report on the console during a step is a crash, with the report', async function () {
     this.timeout(10_000);
     let fake: Awaited<ReturnType<typeof fakeBoard>> | undefined;
@@ -293,8 +326,8 @@ describe('mergeEvents and faultClass', () => {
     expect(merged[0]).to.equal(console[0]);
   });
 
-  it('faultClass: a fatal report is a crash; a timeout a hang; a lost board a crash when its machine is gone, a hang otherwise or when unknown', () => {
-    const power = (running: boolean | undefined) => ({ power: { machinePid: () => 1, cut: () => {}, running: () => running } });
+  it('faultClass: a fatal report is a crash; a timeout a hang; a lost board a crash when its machine is gone, an error when something outside killed it, a hang otherwise or when unknown', () => {
+    const power = (running: boolean | undefined, outside?: string) => ({ power: { machinePid: () => 1, cut: () => {}, running: () => running, killedFromOutside: () => outside } });
     const lost = new BoardError('board-lost', 'b', 'gone');
     const fatal = classifyKernelText('[    1.0] Kernel panic - not syncing: x');
     expect(faultClass(power(true), lost, fatal)).to.equal('crash');
@@ -303,5 +336,8 @@ describe('mergeEvents and faultClass', () => {
     expect(faultClass(power(true), lost, [])).to.equal('hang');
     expect(faultClass(power(undefined), lost, [])).to.equal('hang');
     expect(faultClass(power(true), new BoardError('upload-failed', 'b', 'u'), [])).to.equal('error');
+    const killed = 'QEMU (pid 1) was killed by SIGKILL from outside the harness';
+    expect(faultClass(power(false, killed), lost, [])).to.equal('error');
+    expect(faultClass(power(false, killed), lost, fatal), 'a kernel report before the kill still names a crash').to.equal('crash');
   });
 });

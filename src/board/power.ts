@@ -25,6 +25,14 @@ export interface PowerDriver {
   machinePid(): number | undefined;
   /** Whether the machine still runs: false once an emulator is gone; undefined when the harness cannot know (a real board). */
   running(): boolean | undefined;
+  /**
+   * What ended the machine when neither the harness nor the board did (an
+   * emulator killed by another process: `QEMU (pid 812) was killed by SIGKILL
+   * from outside the harness`): the host's doing, never the driver's.
+   * Undefined while it runs, when it ended by itself (a guest reset), after
+   * the harness ended it, and when the harness cannot know (a real board).
+   */
+  killedFromOutside(): string | undefined;
 }
 
 /** Time a power command (PDU/relay script) gets before it counts as failed. */
@@ -68,6 +76,10 @@ export class ExternalPowerDriver implements PowerDriver {
   }
 
   running(): undefined {
+    return undefined;
+  }
+
+  killedFromOutside(): undefined {
     return undefined;
   }
 
@@ -123,6 +135,10 @@ export class ManualPowerDriver implements PowerDriver {
   }
 
   running(): undefined {
+    return undefined;
+  }
+
+  killedFromOutside(): undefined {
     return undefined;
   }
 }

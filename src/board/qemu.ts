@@ -57,6 +57,11 @@ export class QemuDriver implements PowerDriver {
     return pid === undefined ? undefined : pidAlive(pid);
   }
 
+  killedFromOutside(): string | undefined {
+    const how = this.machine?.qemu.killedFromOutside();
+    return how && `QEMU (pid ${this.machinePid()}) was ${how} from outside the harness`;
+  }
+
   /** The sshd of the running boot: forwarded loopback port, per-run client key, pinned host key. */
   sshService(): SshService {
     return { login: this.config.ssh, endpoint: async () => this.sshEndpoint() };

@@ -56,6 +56,9 @@ export function qemuArgs(spec: QemuSpec, qmpPath: string, sshPort: number): stri
 
 export class QemuInstance {
   private stopped = false;
+  /** Set once the harness itself kills QEMU (a power cut, a stop that lingered). */
+  private killedByHarness = false;
+  private ended: { code: number | null; signal: string | null } | undefined;
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
 
   private constructor(
@@ -71,7 +74,10 @@ export class QemuInstance {
       (r) => ({ code: r.exitCode ?? null, signal: r.signal ?? null }),
       () => ({ code: null, signal: null }),
     );
-    void this.exited.then(() => unregisterChild(pid));
+    void this.exited.then((ended) => {
+      this.ended = ended;
+      unregisterChild(pid);
+    });
   }
 
   /**
@@ -146,8 +152,20 @@ export class QemuInstance {
     await releaseTempDir(this.runDir);
   }
 
+  /**
+   * `killed by SIGKILL` when QEMU died of a signal the harness did not send
+   * (another process, the host's OOM killer, a crash of QEMU itself); undefined
+   * while it runs, after the harness ended it, or when it exited by itself (a
+   * guest reset under -no-reboot exits with a status, as after a panic).
+   */
+  killedFromOutside(): string | undefined {
+    if (!this.ended?.signal || this.killedByHarness) return undefined;
+    return `killed by ${this.ended.signal}`;
+  }
+
   /** Kills the QEMU process at once, as a power cut would. */
   kill(): void {
+    if (!this.ended) this.killedByHarness = true;
     try {
       process.kill(this.pid, 'SIGKILL');
     } catch {

@@ -65,7 +65,10 @@ export async function exerciseStage(board: StageBoard, plan: StagePlan, inputs: 
     // Give the console a moment to deliver the rest of a panic report.
     await settle(board);
     const events = ctx.watch.events();
-    obs.fault = { class: faultClass(board, error, events), step: ctx.phase, message: error.message.split('\n')[0] ?? error.message };
+    const fault = faultClass(board, error, events);
+    const firstLine = error.message.split('\n')[0] ?? error.message;
+    const outside = fault === 'error' ? board.power.killedFromOutside() : undefined;
+    obs.fault = { class: fault, step: ctx.phase, message: outside ? `${outside}, not the driver's doing (${firstLine})` : firstLine };
     obs.kernelEvents = events;
     if (obs.fault.class === 'hang' && !events.some((e) => e.class === 'soft-lockup' || e.class === 'hung-task')) {
       obs.kernelEvents.push({ class: 'hang', firstLine: `board stopped answering during ${ctx.phase}`, text: error.message, fatal: true });
@@ -97,12 +100,16 @@ export async function exerciseStage(board: StageBoard, plan: StagePlan, inputs: 
  * Crash or hang: a fatal kernel report, or a machine that is gone (an
  * emulator that reset itself), is a crash; a board that stopped answering
  * without one (command timeout, keepalive lost while the machine still runs)
- * hangs.
+ * hangs. A machine killed from outside (another process SIGKILLed the
+ * emulator) with no kernel report is the host's doing, never the driver's:
+ * an error, so the run exits 2 and bisect retries the commit instead of
+ * blaming it.
  */
 export function faultClass(board: Pick<StageBoard, 'power'>, error: BoardError, events: readonly KernelEvent[]): StageFault['class'] {
   if (events.some((e) => e.fatal)) return 'crash';
   if (error.kind === 'command-timeout') return 'hang';
   if (error.kind !== 'board-lost') return 'error';
+  if (board.power.killedFromOutside() !== undefined) return 'error';
   return board.power.running() === false ? 'crash' : 'hang';
 }
 

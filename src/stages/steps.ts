@@ -21,7 +21,7 @@ export interface StageBoard {
   run(command: string, options?: RunOptions): Promise<CommandResult>;
   upload(localPath: string, remotePath: string): Promise<void>;
   readonly console: { current(): SerialConsole | undefined };
-  readonly power: Pick<PowerDriver, 'machinePid' | 'cut' | 'running'>;
+  readonly power: Pick<PowerDriver, 'machinePid' | 'cut' | 'running' | 'killedFromOutside'>;
   readonly strategy: Pick<BoardStrategy, 'ensureClean' | 'recover'>;
 }
 

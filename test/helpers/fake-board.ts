@@ -100,6 +100,7 @@ export class FakePower implements PowerDriver {
       this.log.attach(SerialConsole.fromStream(this.stream, 'fake'));
     }
     this.alive = true;
+    this.outsideKill = undefined;
   }
 
   cut(): void {
@@ -122,6 +123,13 @@ export class FakePower implements PowerDriver {
 
   running(): boolean | undefined {
     return this.alive;
+  }
+
+  /** What the test says killed the machine from outside (`QEMU (pid 1001) was killed by SIGKILL …`), until the next power-on. */
+  outsideKill: string | undefined;
+
+  killedFromOutside(): string | undefined {
+    return this.outsideKill;
   }
 }
 
