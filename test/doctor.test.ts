@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { loadBoard } from '../src/config/board.ts';
 import { nativeKernelTree } from './helpers/kernel.ts';
 import type { BoardConfig, EmulatedBoardConfig, RealBoardConfig } from '../src/config/types.ts';
-import { checkHost, crossCompilerPackage, crossLibcPackage, doctorCommand, installCommand, packageNeeds, systemProbe } from '../src/host/doctor.ts';
+import { checkHost, crossCompilerPackage, crossHeadersPackage, doctorCommand, installCommand, packageNeeds, systemProbe } from '../src/host/doctor.ts';
 import type { BuildCheck, HostProbe, ProbeResult } from '../src/host/doctor.ts';
 import { PROBE_CFLAGS } from '../src/build/probe.ts';
 
@@ -46,6 +46,7 @@ class FakeHost implements HostProbe {
   };
   builds: BuildCheck[] = [];
   kernelTree: string | null = '/cache/kernel-0123/build';
+  nolibcHeaders: { dir: string } | { error: string } = { dir: '/cache/nolibc-0123/nolibc' };
 
   async run(command: string, args: string[]): Promise<ProbeResult> {
     const ok = (stdout: string): ProbeResult => ({ exitCode: 0, stdout, stderr: '' });
@@ -84,6 +85,9 @@ class FakeHost implements HostProbe {
     this.builds.push(check);
     return this.buildResult[check.kind];
   }
+  async nolibc() {
+    return this.nolibcHeaders;
+  }
   async cachedKernelTree() {
     return this.kernelTree;
   }
@@ -103,7 +107,7 @@ describe('doctor (fake host)', () => {
     expect(code).to.equal(0);
     expect(text).to.equal(
       'doctor: board qemu-imx25 (emulated): every host prerequisite is present\n' +
-        '  checked: a static program links with arm-linux-gnueabi-gcc -static -Os -s -Wall -Wextra -Werror\n' +
+        `  checked: a nolibc program builds with arm-linux-gnueabi-gcc ${PROBE_CFLAGS.join(' ')}\n` +
         '  checked: a module builds against /cache/kernel-0123/build\n',
     );
   });
@@ -263,36 +267,36 @@ describe('doctor (this machine)', function () {
 });
 
 describe('doctor builds instead of trusting files (fake host)', () => {
-  const missingLibc: ProbeResult = {
+  const missingHeaders: ProbeResult = {
     exitCode: 1,
     stdout: '',
     stderr:
-      'In file included from /usr/include/features.h:392,\n' +
-      '/usr/include/features-time64.h:20:10: fatal error: bits/wordsize.h: No such file or directory\ncompilation terminated.\n',
+      'In file included from <command-line>:\n' +
+      '/cache/nolibc-0123/nolibc/std.h:36:10: fatal error: linux/types.h: No such file or directory\ncompilation terminated.\n',
   };
 
-  it('links a static program with the probe\'s flags, then builds a module against the cached kernel tree', async () => {
+  it('builds a nolibc program with the probe\'s flags, then a module against the cached kernel tree', async () => {
     const host = new FakeHost();
     const { code, text } = await doctor(emulated(), host);
     expect(code).to.equal(0);
     expect(host.builds).to.deep.equal([
-      { kind: 'program', cc: 'arm-linux-gnueabi-gcc', flags: PROBE_CFLAGS },
+      { kind: 'program', cc: 'arm-linux-gnueabi-gcc', nolibcDir: '/cache/nolibc-0123/nolibc' },
       { kind: 'module', kernelTree: '/cache/kernel-0123/build', arch: 'arm', crossCompile: 'arm-linux-gnueabi-' },
     ]);
-    expect(text).to.contain('  checked: a static program links with arm-linux-gnueabi-gcc -static');
+    expect(text).to.contain('  checked: a nolibc program builds with arm-linux-gnueabi-gcc -Os -s -static -nostdlib');
     expect(text).to.contain('  checked: a module builds against /cache/kernel-0123/build\n');
   });
 
-  it('a compiler without its C library (the fresh-machine failure): reported with the package that has it, and installed', async () => {
+  it('a compiler without the kernel\'s uapi headers (installed without recommends): reported with the package that has them, and installed', async () => {
     const host = new FakeHost();
-    host.buildResult.program = missingLibc;
+    host.buildResult.program = missingHeaders;
     const missing = await checkHost(emulated(), host);
     expect(missing).to.deep.equal([
       {
         kind: 'build',
-        name: `arm-linux-gnueabi-gcc ${PROBE_CFLAGS.join(' ')}`,
-        detail: "cannot build the board-side probe's kind of program: /usr/include/features-time64.h:20:10: fatal error: bits/wordsize.h: No such file or directory",
-        package: 'libc6-dev-armel-cross',
+        name: `arm-linux-gnueabi-gcc ${PROBE_CFLAGS.join(' ')} + nolibc`,
+        detail: "cannot build the board-side probe's kind of program: /cache/nolibc-0123/nolibc/std.h:36:10: fatal error: linux/types.h: No such file or directory",
+        package: 'linux-libc-dev-armel-cross',
       },
     ]);
     host.onShell = () => {
@@ -300,7 +304,7 @@ describe('doctor builds instead of trusting files (fake host)', () => {
       return 0;
     };
     const { code, text } = await doctor(emulated(), host, true);
-    expect(host.shellCalls).to.deep.equal(['apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libc6-dev-armel-cross']);
+    expect(host.shellCalls).to.deep.equal(['apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends linux-libc-dev-armel-cross']);
     expect(code).to.equal(0);
     expect(text).to.contain('every host prerequisite is present now');
   });
@@ -330,25 +334,44 @@ describe('doctor builds instead of trusting files (fake host)', () => {
     expect(host.builds).to.deep.equal([]);
   });
 
-  it('knows the cross C library package of Debian\'s cross compilers', () => {
-    expect(crossLibcPackage('arm-linux-gnueabi-')).to.equal('libc6-dev-armel-cross');
-    expect(crossLibcPackage('arm-linux-gnueabihf-')).to.equal('libc6-dev-armhf-cross');
-    expect(crossLibcPackage('aarch64-linux-gnu-')).to.equal('libc6-dev-arm64-cross');
-    expect(crossLibcPackage('arm-none-eabi-')).to.equal(undefined);
-    expect(packageNeeds(emulated(), false)).to.include('libc6-dev-armel-cross');
-    expect(packageNeeds(emulated(), true)).to.include.members(['kmod', 'libc6-dev-armel-cross', 'chromium']);
+  it('nolibc\'s headers that cannot be had (tarball missing): reported with linux-source, no build tried', async () => {
+    const host = new FakeHost();
+    host.nolibcHeaders = { error: '/usr/src/linux-source-6.1.tar.* not found (package linux-source-6.1)' };
+    const missing = await checkHost(emulated(), host);
+    expect(missing).to.deep.equal([
+      {
+        kind: 'build',
+        name: `arm-linux-gnueabi-gcc ${PROBE_CFLAGS.join(' ')} + nolibc`,
+        detail: "cannot get nolibc's headers for the board-side probe: /usr/src/linux-source-6.1.tar.* not found (package linux-source-6.1)",
+        package: 'linux-source-6.1',
+      },
+    ]);
+    expect(host.builds).to.deep.equal([]);
+  });
+
+  it('knows the uapi headers package of Debian\'s cross compilers; every board needs it and nolibc\'s source, no cross C library', () => {
+    expect(crossHeadersPackage('arm-linux-gnueabi-')).to.equal('linux-libc-dev-armel-cross');
+    expect(crossHeadersPackage('arm-linux-gnueabihf-')).to.equal('linux-libc-dev-armhf-cross');
+    expect(crossHeadersPackage('aarch64-linux-gnu-')).to.equal('linux-libc-dev-arm64-cross');
+    expect(crossHeadersPackage('arm-none-eabi-')).to.equal(undefined);
+    expect(packageNeeds(emulated(), false)).to.include('linux-libc-dev-armel-cross');
+    expect(packageNeeds(real(), false)).to.include.members(['linux-source-6.1', 'linux-libc-dev-armel-cross', 'tar', 'xz-utils']);
+    expect(packageNeeds(emulated(), true)).to.include.members(['kmod', 'linux-libc-dev-armel-cross', 'chromium']);
+    expect(packageNeeds(emulated(), true).filter((p) => p.startsWith('libc6-dev-'))).to.deep.equal([]);
   });
 });
 
 describe('doctor builds on this machine', function () {
   this.timeout(120_000);
 
-  it('the board\'s cross compiler links the probe\'s kind of program; a broken flag is caught', async () => {
-    const ok = await systemProbe.build({ kind: 'program', cc: 'arm-linux-gnueabi-gcc', flags: PROBE_CFLAGS });
+  it('the board\'s cross compiler builds the probe\'s kind of program with nolibc; headers that are not nolibc are caught', async () => {
+    const nolibc = await systemProbe.nolibc();
+    if ('error' in nolibc) throw new Error(nolibc.error);
+    const ok = await systemProbe.build({ kind: 'program', cc: 'arm-linux-gnueabi-gcc', nolibcDir: nolibc.dir });
     expect(ok.exitCode, ok.stderr).to.equal(0);
-    const bad = await systemProbe.build({ kind: 'program', cc: 'arm-linux-gnueabi-gcc', flags: [...PROBE_CFLAGS, '-lvnet-no-such-library'] });
+    const bad = await systemProbe.build({ kind: 'program', cc: 'arm-linux-gnueabi-gcc', nolibcDir: '/nonexistent-nolibc' });
     expect(bad.exitCode).to.not.equal(0);
-    expect(bad.stderr).to.match(/cannot find -lvnet-no-such-library/);
+    expect(bad.stderr).to.match(/nolibc\.h: No such file or directory/);
   });
 
   it('a module builds against linux-headers-amd64, and a tree that is not one fails', async () => {

@@ -1,13 +1,17 @@
 // The board-side ICMP echo probe: its output parser on real captured output,
-// and the C program itself, built on the host and run for real on loopback
-// (as root), including against a deliberately faulty responder in a private
-// network namespace. Also checks the ARM cross build is warning-free.
+// and the C program itself, built on the host with nolibc exactly as the
+// harness builds it for the board (src/build/probe.ts) and run for real on
+// loopback (as root), including against a deliberately faulty responder in a
+// private network namespace. Also checks the ARM cross build: warning-free,
+// static, no C library, a few KB.
 import { expect } from 'chai';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureNolibc, NOLIBC_PACKAGE } from '../src/build/nolibc.ts';
+import { probeCompileArgs } from '../src/build/probe.ts';
 import { ParseError } from '../src/parsers/parse-error.ts';
 import { parseProbeOutput, probeToPingStats, type ProbeReport } from '../src/parsers/probe.ts';
 import { requireOnHost } from './helpers/require-host.ts';
@@ -16,6 +20,22 @@ const PROBE_SRC = fileURLToPath(new URL('../kernel-modules/probe/vnet_probe.c', 
 const RESPONDER_SRC = fileURLToPath(new URL('./fixtures/parsers/probe/echo-responder.c', import.meta.url));
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/parsers/probe/${name}`, import.meta.url), 'utf8');
 const isRoot = process.getuid?.() === 0;
+/** The board's probe must stay small: it crosses a 115200-baud console. */
+const MAX_ARM_PROBE_BYTES = 16 * 1024;
+
+/** ELF facts of a built program: class, machine, whether it asks for a dynamic loader. */
+function elfFacts(file: string): { elf: boolean; class32: boolean; machine: number; interp: boolean; bytes: number } {
+  const b = readFileSync(file);
+  const class32 = b[4] === 1;
+  const rd16 = (o: number) => b.readUInt16LE(o);
+  const rd32 = (o: number) => b.readUInt32LE(o);
+  const phoff = class32 ? rd32(28) : Number(b.readBigUInt64LE(32));
+  const phentsize = rd16(class32 ? 42 : 54);
+  const phnum = rd16(class32 ? 44 : 56);
+  let interp = false;
+  for (let i = 0; i < phnum; i++) if (rd32(phoff + i * phentsize) === 3 /* PT_INTERP */) interp = true;
+  return { elf: b.subarray(0, 4).toString('latin1') === '\x7fELF', class32, machine: rd16(18), interp, bytes: b.length };
+}
 
 // spawn-wrapper: run
 function run(cmd: string, args: string[]): SpawnSyncReturns<string> {
@@ -107,15 +127,19 @@ describe('parsers/probe', () => {
     let dir = '';
     let probe = '';
     let responder = '';
+    let nolibcDir = '';
 
-    before(function () {
+    before(async function () {
       requireOnHost(this, run('gcc', ['--version']).status === 0, 'gcc (Debian gcc)');
+      requireOnHost(this, existsSync(`/usr/src/${NOLIBC_PACKAGE}.tar.xz`), `/usr/src/${NOLIBC_PACKAGE}.tar.xz (Debian ${NOLIBC_PACKAGE}: nolibc)`);
+      nolibcDir = (await ensureNolibc()).dir;
       dir = mkdtempSync(join(tmpdir(), 'vnet-probe-'));
       probe = join(dir, 'vnet_probe');
       responder = join(dir, 'echo-responder');
-      const b = run('gcc', ['-static', '-O2', '-Wall', '-Wextra', '-o', probe, PROBE_SRC]);
+      const b = run('gcc', probeCompileArgs(nolibcDir, PROBE_SRC, probe));
       expect(b.status, b.stderr).to.equal(0);
       expect(b.stderr, 'host build must be warning-free').to.equal('');
+      expect(elfFacts(probe), 'a static program, no C library').to.include({ elf: true, interp: false });
       const r = run('gcc', ['-O2', '-Wall', '-Wextra', '-o', responder, RESPONDER_SRC]);
       expect(r.status, r.stderr).to.equal(0);
     });
@@ -124,16 +148,28 @@ describe('parsers/probe', () => {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    it('cross-compiles for the ARM board without a warning', function () {
+    it('cross-compiles for the ARM board with nolibc, without a warning: a static ARM program of a few KB', function () {
       requireOnHost(this, run('arm-linux-gnueabi-gcc', ['--version']).status === 0, 'arm-linux-gnueabi-gcc (Debian gcc-arm-linux-gnueabi)');
       const out = join(dir, 'vnet_probe.arm');
-      const b = run('arm-linux-gnueabi-gcc', ['-static', '-O2', '-Wall', '-Wextra', '-o', out, PROBE_SRC]);
+      const b = run('arm-linux-gnueabi-gcc', probeCompileArgs(nolibcDir, PROBE_SRC, out));
       expect(b.status, b.stderr).to.equal(0);
       expect(b.stderr).to.equal('');
-      const elf = readFileSync(out);
-      expect(elf.subarray(0, 4).toString('latin1')).to.equal('\x7fELF');
-      expect(elf[4], 'ELFCLASS32').to.equal(1);
-      expect(elf.readUInt16LE(18), 'e_machine EM_ARM').to.equal(40);
+      const elf = elfFacts(out);
+      expect(elf.elf).to.equal(true);
+      expect(elf.class32, 'ELFCLASS32').to.equal(true);
+      expect(elf.machine, 'e_machine EM_ARM').to.equal(40);
+      expect(elf.interp, 'no dynamic loader: static').to.equal(false);
+      expect(elf.bytes, `${elf.bytes} bytes`).to.be.below(MAX_ARM_PROBE_BYTES);
+    });
+
+    it('prints what the glibc build printed (fixtures): usage error, send errors with their messages', function () {
+      // spawns: built:probe
+      const usage = run(probe, ['-c', '1', '-s', '99999', '127.0.0.1']);
+      expect(usage.stdout).to.equal(fixture('usage-error.txt'));
+      requireOnHost(this, isRoot && run('unshare', ['-n', 'true']).status === 0, 'root and unshare -n, a private network namespace (lo down)');
+      const down = run('unshare', ['-n', probe, '-c', '2', '-i', '20', '-t', '300', '-l', '0', '-I', '0x1234', '127.0.0.1']);
+      expect(down.status, down.stdout).to.equal(1);
+      expect(down.stdout).to.equal(fixture('lo-down-senderr.txt'));
     });
 
     it('rejects bad usage with exit 2 and an error record', () => {

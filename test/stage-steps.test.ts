@@ -3,7 +3,8 @@
 // step records under which name, one board command per step, a dirty board
 // cleaned by the strategy, faults classified as crash, hang or error, no
 // recovery when the run was interrupted, kernel reports older than the stage
-// ignored, the probe uploaded as it is only when the board cannot unpack it.
+// ignored, the probe uploaded only when the board's copy's sha256 differs.
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +28,8 @@ interface Behaviour {
   /** Exit status of the reset (per boot; default 0 = clean). */
   reset?: (boot: number) => number;
   insmod?: number;
-  unpackProbe?: number;
+  /** What `[ -x probe ] && sha256sum probe` prints on this board (default: no probe there, exit 1). */
+  probeSum?: PartAnswer;
   /** Answer of a part, before the defaults (return undefined to take the default). */
   override?: (part: string, boot: number) => PartAnswer | undefined;
 }
@@ -44,7 +46,7 @@ function shell(b: Behaviour = {}) {
     }
     if (part === 'cut -d" " -f1 /proc/uptime') return { stdout: '10.00\n' };
     if (part === 'dmesg') return { stdout: dmesg };
-    if (part.startsWith('gunzip')) return { status: b.unpackProbe ?? 0 };
+    if (part === `[ -x ${BOARD_PROBE} ] && sha256sum ${BOARD_PROBE}`) return b.probeSum ?? { status: 1 };
     if (part === 'true') return { status: 0 };
     if (part.startsWith('[ $reset -eq 0 ] && insmod')) {
       loaded = (b.insmod ?? 0) === 0;
@@ -72,7 +74,9 @@ function shell(b: Behaviour = {}) {
 
 /** The built files a stage uploads (their size sets the upload timeout). */
 const WORK = mkdtempSync(join(tmpdir(), 'vnet-stage-steps-'));
-for (const f of ['virt_net1.ko', 'virt_net2.ko', 'virt_net3.ko', 'virt_net4.ko', 'vnet_probe', 'vnet_probe.gz']) writeFileSync(join(WORK, f), f);
+for (const f of ['virt_net1.ko', 'virt_net2.ko', 'virt_net3.ko', 'virt_net4.ko', 'vnet_probe']) writeFileSync(join(WORK, f), f);
+/** The sha256 of the fake probe, as sha256sum prints it on the board. */
+const PROBE_SHA256 = createHash('sha256').update('vnet_probe').digest('hex');
 after(() => rmSync(WORK, { recursive: true, force: true }));
 
 const INPUTS = { modulePath: `${WORK}/virt_net2.ko` };
@@ -105,26 +109,34 @@ describe('stage steps: named observations, one board command per step (fake boar
     expect(lines.filter((l) => /^stage 2: \S+ \d+ ms$/.test(l))).to.have.length(5);
   });
 
-  it('stage 4: the probe goes up gzipped, is unpacked inside the insmod command, and its exchange is recorded with readings around it', async () => {
-    const { board, record } = await fakeBoard(shell());
+  it('stage 4 on a board that already has this probe: its sha256 is read inside the insmod command, nothing more goes up, and the exchange is recorded with readings around it', async () => {
+    const { board, record } = await fakeBoard(shell({ probeSum: { stdout: `${PROBE_SHA256}  ${BOARD_PROBE}\n` } }));
     const obs = await exerciseStage(board, stagePlan(4), { modulePath: `${WORK}/virt_net4.ko`, probePath: `${WORK}/vnet_probe` }, 60_000);
     expect(obs.fault).to.equal(undefined);
-    expect(record.uploads).to.deep.equal([`${WORK}/virt_net4.ko -> ${boardModulePath(4)}`, `${WORK}/vnet_probe.gz -> ${BOARD_PROBE}.gz`]);
+    expect(record.uploads).to.deep.equal([`${WORK}/virt_net4.ko -> ${boardModulePath(4)}`]);
     expect(obs.probe?.command.command).to.equal(`${BOARD_PROBE} -c 20 -i 25 -t 1000 3.3.3.4`);
     expect(obs.probe?.parsed.replies.length).to.be.greaterThan(0);
     expect(obs.probe?.before.present && obs.probe.after.present).to.equal(true);
     expect(obs.steps.map((s) => s.name)).to.deep.equal(['upload', 'insmod', 'ping-local', 'ping-remote', 'probe', 'rmmod']);
+    // One round trip per board step: the checksum added none.
     expect(record.commands).to.have.length(5);
   });
 
-  it('a board that cannot unpack the probe gets it as it is, in a step of its own', async () => {
-    const { board, record } = await fakeBoard(shell({ unpackProbe: 127 }));
-    const obs = await exerciseStage(board, stagePlan(4), { modulePath: `${WORK}/virt_net4.ko`, probePath: `${WORK}/vnet_probe` }, 60_000);
-    expect(obs.fault).to.equal(undefined);
-    expect(record.uploads.at(-1)).to.equal(`${WORK}/vnet_probe -> ${BOARD_PROBE}`);
-    expect(record.commands).to.include(`chmod 755 ${BOARD_PROBE}`);
-    expect(obs.steps.map((s) => s.name)).to.deep.equal(['upload', 'insmod', 'upload', 'ping-local', 'ping-remote', 'probe', 'rmmod']);
-  });
+  const uploaded: [what: string, probeSum: PartAnswer][] = [
+    ['no probe yet', { status: 1 }],
+    ['another build of the probe', { stdout: `${'0'.repeat(64)}  ${BOARD_PROBE}\n` }],
+    ['no sha256sum', { stdout: 'sh: sha256sum: not found\n', status: 127 }],
+  ];
+  for (const [what, probeSum] of uploaded) {
+    it(`a board with ${what} gets the probe as it is (not gzipped), in an upload step of its own, made executable`, async () => {
+      const { board, record } = await fakeBoard(shell({ probeSum }));
+      const obs = await exerciseStage(board, stagePlan(4), { modulePath: `${WORK}/virt_net4.ko`, probePath: `${WORK}/vnet_probe` }, 60_000);
+      expect(obs.fault).to.equal(undefined);
+      expect(record.uploads).to.deep.equal([`${WORK}/virt_net4.ko -> ${boardModulePath(4)}`, `${WORK}/vnet_probe -> ${BOARD_PROBE}`]);
+      expect(record.commands).to.include(`chmod 755 ${BOARD_PROBE}`);
+      expect(obs.steps.map((s) => s.name)).to.deep.equal(['upload', 'insmod', 'upload', 'ping-local', 'ping-remote', 'probe', 'rmmod']);
+    });
+  }
 
   it('a board left dirty by an earlier stage is power-cycled by the strategy once, then the stage runs', async () => {
     const { board, record } = await fakeBoard(shell({ reset: (boot) => (boot === 1 ? 1 : 0) }));

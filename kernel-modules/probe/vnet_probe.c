@@ -9,9 +9,17 @@
  * type 0 code 0, identifier, sequence, payload bytes, ICMP checksum, IP
  * header checksum, and that it comes from the target.
  *
- * Build (static, for busybox-only userlands):
- *   arm-linux-gnueabi-gcc -static -O2 -Wall -Wextra -o vnet_probe vnet_probe.c
- *   gcc -static -O2 -Wall -Wextra -o vnet_probe vnet_probe.c   (host)
+ * It uses no C library: it is built against the kernel's own minimal one,
+ * nolibc (tools/include/nolibc in the kernel source), and talks to the
+ * kernel through raw system calls only (socket, sendmsg, recvmsg, ppoll or
+ * poll, clock_gettime, getpid, write, close, exit).  So it is a few KB, runs
+ * on any board userland, and asks nothing of the board's kernel beyond those
+ * calls.  The harness builds it (src/build/probe.ts); by hand:
+ *   arm-linux-gnueabi-gcc -Os -s -static -nostdlib -fno-pie \
+ *     -fno-asynchronous-unwind-tables -fno-ident -fno-stack-protector \
+ *     -isystem <linux>/tools/include/nolibc -include nolibc.h \
+ *     -Wall -Wextra -o vnet_probe vnet_probe.c -lgcc
+ * (the same with gcc for the host; src/build/probe.ts has the exact flags).
  *
  * Usage: vnet_probe [-c count] [-s size] [-i interval_ms] [-t timeout_ms]
  *                   [-l linger_ms] [-I id] target_ipv4
@@ -21,49 +29,227 @@
  *   -t  milliseconds to wait for each reply (default 1000; -W is the same)
  *   -l  milliseconds to stay after the last reply, to catch duplicates (default 50)
  *   -I  ICMP identifier (default: the process id)
+ * Numbers are read as strtoul(3) base 0 reads them (0x.. hex, 0.. octal);
+ * the target as inet_aton(3) reads it.  Options and the target may come in
+ * any order, as with GNU getopt.
  * Payload byte i of request seq is (i*37 + seq*11 + (id & 0xff) + 0x5a) & 0xff.
  *
- * Output (stdout, one record per line, key=value fields) is documented in
- * the harness's parser, src/parsers/probe.ts.  Exit: 0 when every request
- * got exactly one valid reply in time, 1 otherwise, 2 on usage or socket
- * errors.  Needs root (or CAP_NET_RAW).
+ * Output (stdout, one record per line, each written with one write(2),
+ * key=value fields) is documented in the harness's parser,
+ * src/parsers/probe.ts.  Exit: 0 when every request got exactly one valid
+ * reply in time, 1 otherwise, 2 on usage or socket errors.  Needs root (or
+ * CAP_NET_RAW).
  */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+#ifndef NOLIBC
+#error "build with -nostdlib -static -include nolibc.h (see the comment above)"
+#endif
+#include <linux/in.h>
+#include <linux/uio.h>
 
 #define PROBE_FORMAT_VERSION 1
 #define MAX_COUNT 10000
 #define MAX_SIZE 65000
 #define ICMP_HDR 8
 
+/* From the C library's headers, which this program does without. */
+#define AF_INET 2
+#define SOCK_RAW 3
+#define MSG_DONTWAIT 0x40
+
+/* The kernel's struct user_msghdr, as sendmsg(2) and recvmsg(2) take it. */
+struct msg {
+	void *name;
+	int namelen;
+	struct iovec *iov;
+	size_t iovlen;
+	void *control;
+	size_t controllen;
+	unsigned int flags;
+};
+
 enum seq_state { S_UNSENT, S_PENDING, S_ANSWERED, S_TIMEOUT, S_SENDERR };
 
 struct probe {
 	int fd;
-	struct in_addr target;
+	uint32_t target; /* network byte order, as s_addr */
 	unsigned int count, size, interval_ms, timeout_ms, linger_ms;
 	uint16_t id;
-	unsigned char *state;
-	int64_t *sent_us;
 	unsigned int sent, valid, bad, received, timeouts, errors, ignored;
 	unsigned int send_errors;
 	int64_t rtt_min, rtt_max, rtt_sum;
 };
 
+/* Per sequence number (1..count): state and send time. In .bss: no allocator. */
+static unsigned char state[MAX_COUNT + 1];
+static int64_t sent_us[MAX_COUNT + 1];
+
+/* ---- output: one record is built in a buffer and written at once ---- */
+
+static char line[512];
+static unsigned int line_len;
+
+static void out_s(const char *s)
+{
+	while (*s && line_len < sizeof(line) - 1)
+		line[line_len++] = *s++;
+}
+
+/* Writes at most n characters of s. */
+static void out_sn(const char *s, unsigned int n)
+{
+	while (n-- && *s && line_len < sizeof(line) - 1)
+		line[line_len++] = *s++;
+}
+
+static void out_u64(uint64_t v)
+{
+	char buf[21];
+	int i = sizeof(buf);
+
+	buf[--i] = '\0';
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	out_s(buf + i);
+}
+
+static void out_u(unsigned int v)
+{
+	out_u64(v);
+}
+
+static void out_i64(int64_t v)
+{
+	if (v < 0) {
+		out_s("-");
+		out_u64((uint64_t)0 - (uint64_t)v);
+	} else {
+		out_u64((uint64_t)v);
+	}
+}
+
+/* 0x and four lowercase hex digits, as printf's 0x%04x for a 16-bit value. */
+static void out_hex16(unsigned int v)
+{
+	static const char digits[] = "0123456789abcdef";
+	char buf[7] = "0x";
+	int i;
+
+	for (i = 0; i < 4; i++)
+		buf[2 + i] = digits[(v >> (12 - 4 * i)) & 0xf];
+	buf[6] = '\0';
+	out_s(buf);
+}
+
+/* Dotted quad of an address in network byte order, as inet_ntoa(3). */
+static void out_ip(uint32_t addr)
+{
+	const unsigned char *b = (const unsigned char *)&addr;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (i)
+			out_s(".");
+		out_u(b[i]);
+	}
+}
+
+/* A field " key=" then its value comes next. */
+static void out_key(const char *key)
+{
+	out_s(" ");
+	out_s(key);
+	out_s("=");
+}
+
+/* Ends the record with a newline and writes it to fd in one write(2). */
+static void out_end(int fd)
+{
+	const char *p = line;
+
+	line[line_len++] = '\n';
+	while (line_len > 0) {
+		ssize_t n = write(fd, p, line_len);
+
+		if (n <= 0)
+			break;
+		p += n;
+		line_len -= (unsigned int)n;
+	}
+	line_len = 0;
+}
+
+/* The C library's messages for the errors a probe meets; others by number. */
+static const struct {
+	int e;
+	const char *text;
+} error_texts[] = {
+	{ EPERM, "Operation not permitted" },
+	{ ENOENT, "No such file or directory" },
+	{ EINTR, "Interrupted system call" },
+	{ EBADF, "Bad file descriptor" },
+	{ EAGAIN, "Resource temporarily unavailable" },
+	{ ENOMEM, "Cannot allocate memory" },
+	{ EACCES, "Permission denied" },
+	{ EFAULT, "Bad address" },
+	{ EINVAL, "Invalid argument" },
+	{ ENFILE, "Too many open files in system" },
+	{ EMFILE, "Too many open files" },
+	{ ENOSYS, "Function not implemented" },
+	{ EMSGSIZE, "Message too long" },
+	{ EPROTONOSUPPORT, "Protocol not supported" },
+	{ ESOCKTNOSUPPORT, "Socket type not supported" },
+	{ EAFNOSUPPORT, "Address family not supported by protocol" },
+	{ EADDRNOTAVAIL, "Cannot assign requested address" },
+	{ ENETDOWN, "Network is down" },
+	{ ENETUNREACH, "Network is unreachable" },
+	{ ENOBUFS, "No buffer space available" },
+	{ ECONNREFUSED, "Connection refused" },
+	{ EHOSTDOWN, "Host is down" },
+	{ EHOSTUNREACH, "No route to host" },
+};
+
+/* " errno=N msg=text": msg is last on its line, as the parser wants it. */
+static void out_errno(int e)
+{
+	unsigned int i;
+
+	out_key("errno");
+	out_u((unsigned int)e);
+	out_key("msg");
+	for (i = 0; i < sizeof(error_texts) / sizeof(error_texts[0]); i++) {
+		if (error_texts[i].e == e) {
+			out_s(error_texts[i].text);
+			return;
+		}
+	}
+	out_s("Unknown error ");
+	out_u((unsigned int)e);
+}
+
+/* ---- system calls nolibc 6.1 does not wrap (they return -errno) ---- */
+
+static long probe_socket(int domain, int type, int protocol)
+{
+	return my_syscall3(__NR_socket, domain, type, protocol);
+}
+
+static long probe_sendmsg(int fd, const struct msg *m, int flags)
+{
+	return my_syscall3(__NR_sendmsg, fd, m, flags);
+}
+
+static long probe_recvmsg(int fd, struct msg *m, int flags)
+{
+	return my_syscall3(__NR_recvmsg, fd, m, flags);
+}
+
 static int64_t now_us(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	my_syscall2(__NR_clock_gettime, CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
@@ -113,8 +299,11 @@ static void send_request(struct probe *pr, unsigned int seq)
 	static unsigned char buf[ICMP_HDR + MAX_SIZE];
 	size_t len = ICMP_HDR + pr->size;
 	struct sockaddr_in to;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msg m;
 	uint16_t csum;
 	unsigned int i;
+	long r;
 
 	memset(buf, 0, ICMP_HDR);
 	buf[0] = 8; /* echo request */
@@ -130,29 +319,40 @@ static void send_request(struct probe *pr, unsigned int seq)
 
 	memset(&to, 0, sizeof(to));
 	to.sin_family = AF_INET;
-	to.sin_addr = pr->target;
-	pr->sent_us[seq] = now_us();
-	if (sendto(pr->fd, buf, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
-		int e = errno;
-
-		pr->state[seq] = S_SENDERR;
+	to.sin_addr.s_addr = pr->target;
+	memset(&m, 0, sizeof(m));
+	m.name = &to;
+	m.namelen = sizeof(to);
+	m.iov = &iov;
+	m.iovlen = 1;
+	sent_us[seq] = now_us();
+	r = probe_sendmsg(pr->fd, &m, 0);
+	if (r < 0) {
+		state[seq] = S_SENDERR;
 		pr->send_errors++;
-		printf("senderr seq=%u errno=%d msg=%s\n", seq, e, strerror(e));
+		out_s("senderr seq=");
+		out_u(seq);
+		out_errno((int)-r);
+		out_end(1);
 		return;
 	}
-	pr->state[seq] = S_PENDING;
+	state[seq] = S_PENDING;
 	pr->sent++;
 }
 
 static void add_reason(char *reasons, size_t size, const char *r)
 {
-	if (reasons[0])
-		strncat(reasons, ",", size - strlen(reasons) - 1);
-	strncat(reasons, r, size - strlen(reasons) - 1);
+	size_t n = strlen(reasons);
+
+	if (n && n + 1 < size)
+		reasons[n++] = ',';
+	while (*r && n + 1 < size)
+		reasons[n++] = *r++;
+	reasons[n] = '\0';
 }
 
 /* Reports an ICMP error (unreachable, time exceeded...) quoting our request. */
-static void handle_icmp_error(struct probe *pr, struct in_addr src,
+static void handle_icmp_error(struct probe *pr, uint32_t src,
 			      const unsigned char *icmp, size_t icmp_len)
 {
 	const unsigned char *inner = icmp + ICMP_HDR;
@@ -169,19 +369,25 @@ static void handle_icmp_error(struct probe *pr, struct in_addr src,
 		return;
 	}
 	pr->errors++;
-	printf("icmperr seq=%u type=%u code=%u from=%s\n",
-	       get16(inner + inner_ihl + 6), icmp[0], icmp[1], inet_ntoa(src));
+	out_s("icmperr seq=");
+	out_u(get16(inner + inner_ihl + 6));
+	out_key("type");
+	out_u(icmp[0]);
+	out_key("code");
+	out_u(icmp[1]);
+	out_key("from");
+	out_ip(src);
+	out_end(1);
 }
 
 static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, int64_t t)
 {
 	char reasons[128] = "";
-	struct in_addr src, dst;
+	uint32_t src, dst;
 	const unsigned char *icmp;
 	size_t ihl, tot, icmp_len;
 	unsigned int type, code, id, seq;
-	int from_target, ip_ok, icmp_ok, pay_ok, ours;
-	char from[INET_ADDRSTRLEN];
+	int from_target, ip_ok, icmp_ok, pay_ok, ours, known;
 
 	if (n < 20 || (pkt[0] >> 4) != 4) {
 		pr->ignored++;
@@ -203,14 +409,14 @@ static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, 
 	code = icmp[1];
 	id = get16(icmp + 4);
 	seq = get16(icmp + 6);
-	from_target = src.s_addr == pr->target.s_addr;
+	from_target = src == pr->target;
 
 	if (type == 3 || type == 4 || type == 5 || type == 11 || type == 12) {
 		handle_icmp_error(pr, src, icmp, icmp_len);
 		return;
 	}
 	/* Our own request, looped back on its way to the target (loopback). */
-	if (type == 8 && dst.s_addr == pr->target.s_addr && id == pr->id)
+	if (type == 8 && dst == pr->target && id == pr->id)
 		return;
 
 	ours = id == pr->id;
@@ -226,14 +432,15 @@ static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, 
 	ip_ok = inet_csum(pkt, ihl) == 0;
 	icmp_ok = inet_csum(icmp, icmp_len) == 0;
 	pay_ok = payload_matches(pr, pr->id, seq, icmp + ICMP_HDR, icmp_len - ICMP_HDR);
+	/* seq names a request we sent (its state says what became of it). */
+	known = seq >= 1 && seq <= pr->count && state[seq] != S_UNSENT && state[seq] != S_SENDERR;
 	if (type != 0)
 		add_reason(reasons, sizeof(reasons), "type");
 	if (code != 0)
 		add_reason(reasons, sizeof(reasons), "code");
 	if (id != pr->id)
 		add_reason(reasons, sizeof(reasons), "id");
-	if (seq < 1 || seq > pr->count || pr->state[seq] == S_UNSENT ||
-	    pr->state[seq] == S_SENDERR)
+	if (!known)
 		add_reason(reasons, sizeof(reasons), "seq");
 	if (!from_target)
 		add_reason(reasons, sizeof(reasons), "from");
@@ -246,33 +453,52 @@ static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, 
 	if (!pay_ok)
 		add_reason(reasons, sizeof(reasons), "payload");
 	if (seq >= 1 && seq <= pr->count) {
-		if (pr->state[seq] == S_ANSWERED)
+		if (state[seq] == S_ANSWERED)
 			add_reason(reasons, sizeof(reasons), "dup");
-		else if (pr->state[seq] == S_TIMEOUT)
+		else if (state[seq] == S_TIMEOUT)
 			add_reason(reasons, sizeof(reasons), "late");
 	}
 
-	snprintf(from, sizeof(from), "%s", inet_ntoa(src));
-	printf("reply seq=%u id=0x%04x from=%s type=%u code=%u bytes=%zu ttl=%u",
-	       seq, id, from, type, code, icmp_len, pkt[8]);
-	if (seq >= 1 && seq <= pr->count && pr->state[seq] != S_UNSENT &&
-	    pr->state[seq] != S_SENDERR)
-		printf(" rtt_us=%lld", (long long)(t - pr->sent_us[seq]));
-	printf(" icmp_csum=%s ip_csum=%s payload=%s", icmp_ok ? "ok" : "bad",
-	       ip_ok ? "ok" : "bad", pay_ok ? "ok" : "bad");
+	out_s("reply seq=");
+	out_u(seq);
+	out_key("id");
+	out_hex16(id);
+	out_key("from");
+	out_ip(src);
+	out_key("type");
+	out_u(type);
+	out_key("code");
+	out_u(code);
+	out_key("bytes");
+	out_u64(icmp_len);
+	out_key("ttl");
+	out_u(pkt[8]);
+	if (known) {
+		out_key("rtt_us");
+		out_i64(t - sent_us[seq]);
+	}
+	out_key("icmp_csum");
+	out_s(icmp_ok ? "ok" : "bad");
+	out_key("ip_csum");
+	out_s(ip_ok ? "ok" : "bad");
+	out_key("payload");
+	out_s(pay_ok ? "ok" : "bad");
 	if (reasons[0]) {
-		printf(" verdict=bad reasons=%s\n", reasons);
+		out_s(" verdict=bad reasons=");
+		out_s(reasons);
+		out_end(1);
 		pr->bad++;
 		/* A damaged reply still answers its request: no timeout later. */
-		if (seq >= 1 && seq <= pr->count && pr->state[seq] == S_PENDING)
-			pr->state[seq] = S_ANSWERED;
+		if (seq >= 1 && seq <= pr->count && state[seq] == S_PENDING)
+			state[seq] = S_ANSWERED;
 		return;
 	}
-	printf(" verdict=ok\n");
-	pr->state[seq] = S_ANSWERED;
+	out_s(" verdict=ok");
+	out_end(1);
+	state[seq] = S_ANSWERED;
 	pr->valid++;
 	{
-		int64_t rtt = t - pr->sent_us[seq];
+		int64_t rtt = t - sent_us[seq];
 
 		if (pr->valid == 1 || rtt < pr->rtt_min)
 			pr->rtt_min = rtt;
@@ -282,20 +508,37 @@ static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, 
 	}
 }
 
+/* An error record: the probe cannot go on (stage: usage, socket, recv, poll). */
+static void out_error(const char *stage, int e)
+{
+	out_s("error stage=");
+	out_s(stage);
+	out_errno(e);
+	out_end(1);
+}
+
 /* Reads every packet waiting on the socket; returns -1 on a socket error. */
 static int drain(struct probe *pr)
 {
 	static unsigned char buf[65536];
 
 	for (;;) {
-		ssize_t n = recv(pr->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		struct iovec iov;
+		struct msg m;
+		long n;
 
+		iov.iov_base = buf;
+		iov.iov_len = sizeof(buf);
+		memset(&m, 0, sizeof(m));
+		m.iov = &iov;
+		m.iovlen = 1;
+		n = probe_recvmsg(pr->fd, &m, MSG_DONTWAIT);
 		if (n < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+			if (n == -EAGAIN || n == -EWOULDBLOCK)
 				return 0;
-			if (errno == EINTR)
+			if (n == -EINTR)
 				continue;
-			printf("error stage=recv errno=%d msg=%s\n", errno, strerror(errno));
+			out_error("recv", (int)-n);
 			return -1;
 		}
 		handle_packet(pr, buf, (size_t)n, now_us());
@@ -311,13 +554,15 @@ static int64_t expire(struct probe *pr, int64_t now)
 	for (s = 1; s <= pr->count; s++) {
 		int64_t deadline;
 
-		if (pr->state[s] != S_PENDING)
+		if (state[s] != S_PENDING)
 			continue;
-		deadline = pr->sent_us[s] + (int64_t)pr->timeout_ms * 1000;
+		deadline = sent_us[s] + (int64_t)pr->timeout_ms * 1000;
 		if (now >= deadline) {
-			pr->state[s] = S_TIMEOUT;
+			state[s] = S_TIMEOUT;
 			pr->timeouts++;
-			printf("timeout seq=%u\n", s);
+			out_s("timeout seq=");
+			out_u(s);
+			out_end(1);
 		} else if (next < 0 || deadline < next) {
 			next = deadline;
 		}
@@ -329,13 +574,14 @@ static int wait_readable(struct probe *pr, int64_t until)
 {
 	struct pollfd pfd = { .fd = pr->fd, .events = POLLIN };
 	int64_t left = until - now_us();
-	int ms;
+	int ms, r;
 
 	if (left < 0)
 		left = 0;
 	ms = (int)((left + 999) / 1000);
-	if (poll(&pfd, 1, ms) < 0 && errno != EINTR) {
-		printf("error stage=poll errno=%d msg=%s\n", errno, strerror(errno));
+	r = sys_poll(&pfd, 1, ms);
+	if (r < 0 && r != -EINTR) {
+		out_error("poll", -r);
 		return -1;
 	}
 	return 0;
@@ -372,36 +618,132 @@ static int run(struct probe *pr)
 	}
 }
 
-static void usage(const char *msg)
+static __attribute__((noreturn)) void usage(const char *msg)
 {
-	printf("error stage=usage errno=0 msg=%s\n", msg);
-	fprintf(stderr,
-		"vnet_probe: %s\n"
-		"usage: vnet_probe [-c count] [-s size] [-i interval_ms] [-t timeout_ms]\n"
-		"                  [-l linger_ms] [-I id] target_ipv4\n", msg);
+	out_s("error stage=usage errno=0 msg=");
+	out_s(msg);
+	out_end(1);
+	out_s("vnet_probe: ");
+	out_s(msg);
+	out_s("\nusage: vnet_probe [-c count] [-s size] [-i interval_ms] [-t timeout_ms]\n"
+	      "                  [-l linger_ms] [-I id] target_ipv4");
+	out_end(2);
 	exit(2);
+}
+
+/*
+ * Reads an unsigned number as strtoul(s, &end, 0) does (0x.. hex, 0.. octal,
+ * else decimal); returns 0 unless s is empty, has anything after the number
+ * or exceeds max.
+ */
+static int parse_number(const char *s, unsigned long max, unsigned long *out)
+{
+	unsigned long v = 0, base = 10;
+	const char *p = s;
+	int digits = 0;
+
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		base = 16;
+		p += 2;
+	} else if (p[0] == '0') {
+		base = 8;
+	}
+	for (; *p; p++, digits++) {
+		unsigned long d;
+
+		if (*p >= '0' && *p <= '9')
+			d = (unsigned long)(*p - '0');
+		else if (*p >= 'a' && *p <= 'f')
+			d = (unsigned long)(*p - 'a' + 10);
+		else if (*p >= 'A' && *p <= 'F')
+			d = (unsigned long)(*p - 'A' + 10);
+		else
+			return 0;
+		if (d >= base || d > max || v > (max - d) / base)
+			return 0;
+		v = v * base + d;
+	}
+	if (digits == 0)
+		return 0;
+	*out = v;
+	return 1;
 }
 
 static unsigned int number(const char *arg, unsigned int max, const char *what)
 {
-	char *end;
 	unsigned long v;
 
-	errno = 0;
-	v = strtoul(arg, &end, 0);
-	if (errno || *arg == '\0' || *end != '\0' || *arg == '-' || v > max) {
+	if (!parse_number(arg, max, &v)) {
 		static char msg[96];
 
-		snprintf(msg, sizeof(msg), "bad %s '%.40s' (0..%u)", what, arg, max);
+		line_len = 0;
+		out_s("bad ");
+		out_s(what);
+		out_s(" '");
+		out_sn(arg, 40);
+		out_s("' (0..");
+		out_u(max);
+		out_s(")");
+		line[line_len] = '\0';
+		memcpy(msg, line, line_len + 1 < sizeof(msg) ? line_len + 1 : sizeof(msg));
+		msg[sizeof(msg) - 1] = '\0';
+		line_len = 0;
 		usage(msg);
 	}
 	return (unsigned int)v;
 }
 
+/*
+ * An IPv4 address as inet_aton(3) reads it: a.b.c.d, a.b.c (c 16 bits),
+ * a.b (b 24 bits) or a (32 bits), each part decimal, 0x hex or 0 octal.
+ * Returns 0 when s is not one.
+ */
+static int parse_ipv4(const char *s, uint32_t *out)
+{
+	static const unsigned long last_max[] = { 0xffffffffUL, 0xffffffUL, 0xffffUL, 0xffUL };
+	unsigned long part[4];
+	unsigned char *b = (unsigned char *)out;
+	char buf[16];
+	int n = 0, i;
+	uint32_t host;
+
+	for (;;) {
+		const char *dot = strchr(s, '.');
+		size_t len = dot ? (size_t)(dot - s) : strlen(s);
+
+		if (n == 4 || len == 0 || len >= sizeof(buf))
+			return 0;
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		if (!parse_number(buf, 0xffffffffUL, &part[n]))
+			return 0;
+		n++;
+		if (!dot)
+			break;
+		s = dot + 1;
+	}
+	for (i = 0; i < n - 1; i++)
+		if (part[i] > 0xff)
+			return 0;
+	if (part[n - 1] > last_max[n - 1])
+		return 0;
+	host = (uint32_t)part[n - 1];
+	for (i = 0; i < n - 1; i++)
+		host |= (uint32_t)part[i] << (24 - 8 * i);
+	b[0] = (unsigned char)(host >> 24);
+	b[1] = (unsigned char)(host >> 16);
+	b[2] = (unsigned char)(host >> 8);
+	b[3] = (unsigned char)host;
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct probe pr;
-	int opt, rc;
+	const char *target = 0;
+	int i, targets = 0, options_done = 0;
+	long fd;
+	int rc;
 
 	memset(&pr, 0, sizeof(pr));
 	pr.count = 3;
@@ -410,64 +752,101 @@ int main(int argc, char **argv)
 	pr.timeout_ms = 1000;
 	pr.linger_ms = 50;
 	pr.id = (uint16_t)getpid();
-	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	while ((opt = getopt(argc, argv, "c:s:i:t:W:l:I:")) != -1) {
-		switch (opt) {
+	/* Options as getopt(3) "c:s:i:t:W:l:I:" reads them, values attached or apart. */
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i], *value;
+
+		if (options_done || a[0] != '-' || a[1] == '\0') {
+			target = targets++ ? target : a;
+			continue;
+		}
+		if (a[1] == '-' && a[2] == '\0') {
+			options_done = 1;
+			continue;
+		}
+		if (!strchr("cstiWlI", a[1]))
+			usage("unknown option");
+		value = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : 0);
+		if (!value)
+			usage("option without its value");
+		switch (a[1]) {
 		case 'c':
-			pr.count = number(optarg, MAX_COUNT, "count");
+			pr.count = number(value, MAX_COUNT, "count");
 			if (pr.count == 0)
 				usage("count must be at least 1");
 			break;
 		case 's':
-			pr.size = number(optarg, MAX_SIZE, "size");
+			pr.size = number(value, MAX_SIZE, "size");
 			break;
 		case 'i':
-			pr.interval_ms = number(optarg, 3600000, "interval_ms");
+			pr.interval_ms = number(value, 3600000, "interval_ms");
 			break;
 		case 't':
 		case 'W':
-			pr.timeout_ms = number(optarg, 3600000, "timeout_ms");
+			pr.timeout_ms = number(value, 3600000, "timeout_ms");
 			break;
 		case 'l':
-			pr.linger_ms = number(optarg, 3600000, "linger_ms");
+			pr.linger_ms = number(value, 3600000, "linger_ms");
 			break;
 		case 'I':
-			pr.id = (uint16_t)number(optarg, 0xffff, "id");
+			pr.id = (uint16_t)number(value, 0xffff, "id");
 			break;
-		default:
-			usage("unknown option");
 		}
 	}
-	if (optind != argc - 1)
+	if (targets != 1)
 		usage("exactly one target address expected");
-	if (inet_aton(argv[optind], &pr.target) == 0)
+	if (!parse_ipv4(target, &pr.target))
 		usage("target is not an IPv4 address");
 
-	pr.state = calloc(pr.count + 1, 1);
-	pr.sent_us = calloc(pr.count + 1, sizeof(*pr.sent_us));
-	if (!pr.state || !pr.sent_us) {
-		printf("error stage=alloc errno=%d msg=%s\n", ENOMEM, strerror(ENOMEM));
+	fd = probe_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	if (fd < 0) {
+		out_error("socket", (int)-fd);
 		return 2;
 	}
-	pr.fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
-	if (pr.fd < 0) {
-		printf("error stage=socket errno=%d msg=%s\n", errno, strerror(errno));
-		return 2;
-	}
+	pr.fd = (int)fd;
 
-	printf("probe version=%d target=%s id=0x%04x count=%u size=%u interval_ms=%u timeout_ms=%u\n",
-	       PROBE_FORMAT_VERSION, inet_ntoa(pr.target), pr.id, pr.count, pr.size,
-	       pr.interval_ms, pr.timeout_ms);
+	out_s("probe version=");
+	out_u(PROBE_FORMAT_VERSION);
+	out_key("target");
+	out_ip(pr.target);
+	out_key("id");
+	out_hex16(pr.id);
+	out_key("count");
+	out_u(pr.count);
+	out_key("size");
+	out_u(pr.size);
+	out_key("interval_ms");
+	out_u(pr.interval_ms);
+	out_key("timeout_ms");
+	out_u(pr.timeout_ms);
+	out_end(1);
 	rc = run(&pr);
-	printf("summary sent=%u received=%u valid=%u bad=%u timeouts=%u errors=%u send_errors=%u ignored=%u",
-	       pr.sent, pr.received, pr.valid, pr.bad, pr.timeouts, pr.errors,
-	       pr.send_errors, pr.ignored);
-	if (pr.valid > 0)
-		printf(" rtt_min_us=%lld rtt_avg_us=%lld rtt_max_us=%lld",
-		       (long long)pr.rtt_min, (long long)(pr.rtt_sum / pr.valid),
-		       (long long)pr.rtt_max);
-	printf("\n");
+	out_s("summary sent=");
+	out_u(pr.sent);
+	out_key("received");
+	out_u(pr.received);
+	out_key("valid");
+	out_u(pr.valid);
+	out_key("bad");
+	out_u(pr.bad);
+	out_key("timeouts");
+	out_u(pr.timeouts);
+	out_key("errors");
+	out_u(pr.errors);
+	out_key("send_errors");
+	out_u(pr.send_errors);
+	out_key("ignored");
+	out_u(pr.ignored);
+	if (pr.valid > 0) {
+		out_key("rtt_min_us");
+		out_i64(pr.rtt_min);
+		out_key("rtt_avg_us");
+		out_i64(pr.rtt_sum / pr.valid);
+		out_key("rtt_max_us");
+		out_i64(pr.rtt_max);
+	}
+	out_end(1);
 	close(pr.fd);
 	if (rc < 0)
 		return 2;

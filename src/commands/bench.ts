@@ -109,8 +109,8 @@ export async function benchCommand(options: BenchOptions): Promise<number> {
         for (const s of typical.outcome.results.stages) {
           if (s.build?.module) await board.upload(s.build.module, boardModulePath(s.stage));
         }
-        // As the stages did: gzipped, for the recorded gunzip command to unpack.
-        await board.upload(`${probePath}.gz`, `${BOARD_PROBE}.gz`);
+        // As the stages did (the recorded commands check its sha256, and chmod it when they uploaded it).
+        await board.upload(probePath, BOARD_PROBE);
         // As a file: dropbear refuses exec requests longer than a few KiB.
         await board.upload(scriptPath, `${BOARD_DIR}bare.sh`);
         const t = Date.now();

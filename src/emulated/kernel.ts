@@ -42,7 +42,7 @@ export interface KernelBuild {
 const EXPECTED_OBJECTS = 960;
 
 /** The installed version of a Debian package, or a PrerequisiteError saying how to get it. */
-async function installedVersion(pkg: string): Promise<string> {
+export async function installedVersion(pkg: string): Promise<string> {
   const r = await execa('dpkg-query', ['-W', '-f=${Version}', pkg], { reject: false, timeout: 30_000 });
   if (r.exitCode !== 0 || r.stdout === '') {
     throw new PrerequisiteError(`host package ${pkg} is not installed\n  fix: npx vnet-harness doctor --install`);
@@ -51,7 +51,7 @@ async function installedVersion(pkg: string): Promise<string> {
 }
 
 /** Finds the source tarball a linux-source-X package installs under /usr/src. */
-async function sourceTarball(pkg: string): Promise<string> {
+export async function sourceTarball(pkg: string): Promise<string> {
   const candidates = (await readdir('/usr/src')).filter((f) => f.startsWith(`${pkg}.tar`));
   if (candidates[0] === undefined) throw new PrerequisiteError(`/usr/src/${pkg}.tar.* not found (package ${pkg})`);
   return join('/usr/src', candidates[0]);

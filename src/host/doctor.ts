@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { PROBE_CFLAGS } from '../build/probe.ts';
+import { ensureNolibc, NOLIBC_PACKAGE } from '../build/nolibc.ts';
+import { PROBE_CFLAGS, probeCompileArgs } from '../build/probe.ts';
 import { loadBoard } from '../config/board.ts';
 import type { BoardConfig } from '../config/types.ts';
 import { cachedKernelTree } from '../emulated/kernel.ts';
@@ -22,11 +23,11 @@ export interface ProbeResult {
 
 /**
  * A build doctor tries, because the presence of files proves nothing: a
- * static user-space program linked with the probe's flags, or a tiny module
- * built against the board's kernel tree.
+ * user-space program built as the probe is (nolibc, no C library, the
+ * probe's flags), or a tiny module built against the board's kernel tree.
  */
 export type BuildCheck =
-  | { kind: 'program'; cc: string; flags: readonly string[] }
+  | { kind: 'program'; cc: string; nolibcDir: string }
   | { kind: 'module'; kernelTree: string; arch: string; crossCompile: string };
 
 /** What doctor asks of the host; replaced in tests. */
@@ -42,6 +43,8 @@ export interface HostProbe {
   shell(command: string): Promise<number>;
   /** Tries a build in a temporary directory (removed afterwards); never throws. */
   build(check: BuildCheck): Promise<ProbeResult>;
+  /** nolibc's headers (extracted into the cache the first time), or why they cannot be had; never throws. */
+  nolibc(): Promise<{ dir: string } | { error: string }>;
   /** The emulated board's kernel build tree when the harness cache holds it, else null (never builds). */
   cachedKernelTree(board: Extract<BoardConfig, { kind: 'emulated' }>): Promise<string | null>;
 }
@@ -100,7 +103,7 @@ export const systemProbe: HostProbe = {
     try {
       if (check.kind === 'program') {
         await fs.promises.writeFile(path.join(dir, 't.c'), TEST_PROGRAM);
-        return await systemProbe.run(check.cc, [...check.flags, '-o', path.join(dir, 't'), path.join(dir, 't.c')]);
+        return await systemProbe.run(check.cc, probeCompileArgs(check.nolibcDir, path.join(dir, 't.c'), path.join(dir, 't')));
       }
       await fs.promises.writeFile(path.join(dir, 'vnet_doctor.c'), TEST_MODULE);
       await fs.promises.writeFile(path.join(dir, 'Kbuild'), 'obj-m := vnet_doctor.o\n');
@@ -109,22 +112,39 @@ export const systemProbe: HostProbe = {
       await fs.promises.rm(dir, { recursive: true, force: true });
     }
   },
+  async nolibc() {
+    return ensureNolibc().then(
+      (h) => ({ dir: h.dir }),
+      (error: Error) => ({ error: error.message }),
+    );
+  },
   async cachedKernelTree(board) {
     // Without the source package or the compiler there is no key, hence no tree.
     return cachedKernelTree(kernelSpec(board)).catch(() => null);
   },
 };
 
-/** A user-space program using what the board-side probe uses (stdio, sockets, ICMP headers). */
-const TEST_PROGRAM = `#include <stdio.h>
-#include <arpa/inet.h>
-#include <netinet/ip_icmp.h>
-#include <sys/socket.h>
+/**
+ * A program using what the board-side probe uses: nolibc, the kernel's uapi
+ * headers, raw system calls through my_syscall3 and 64-bit division (libgcc
+ * on 32-bit ARM).
+ */
+const TEST_PROGRAM = `#include <linux/in.h>
+#include <linux/uio.h>
 
-int main(void)
+int main(int argc, char **argv)
 {
-\tprintf("%u %zu\\n", (unsigned int)htons(ICMP_ECHO), sizeof(struct icmphdr));
-\treturn socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) < 0;
+\tstruct timespec ts;
+\tint64_t us;
+\tlong fd;
+
+\t(void)argv;
+\tmy_syscall2(__NR_clock_gettime, CLOCK_MONOTONIC, &ts);
+\tus = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+\tfd = my_syscall3(__NR_socket, 2, 3, IPPROTO_ICMP);
+\tif (fd >= 0)
+\t\tclose((int)fd);
+\treturn (int)(us / (argc + 1000)) & 1;
 }
 `;
 
@@ -146,8 +166,13 @@ module_exit(vnet_doctor_exit);
 MODULE_LICENSE("GPL");
 `;
 
-/** The Debian package with the C library a cross compiler prefix links against (libc6-dev-armel-cross for arm-linux-gnueabi-). */
-export function crossLibcPackage(prefix: string): string | undefined {
+/**
+ * The Debian package with the kernel's uapi headers for a cross compiler
+ * prefix (linux-libc-dev-armel-cross for arm-linux-gnueabi-): all the probe
+ * needs besides the compiler and its libgcc. No C library: it is built
+ * against nolibc, and nothing else the harness builds for the board links one.
+ */
+export function crossHeadersPackage(prefix: string): string | undefined {
   const arch: Record<string, string> = {
     'arm-linux-gnueabi': 'armel',
     'arm-linux-gnueabihf': 'armhf',
@@ -157,7 +182,7 @@ export function crossLibcPackage(prefix: string): string | undefined {
   };
   const triplet = /([a-z0-9_]+-linux-gnu[a-z0-9]*)-$/.exec(prefix)?.[1];
   const a = triplet ? arch[triplet] : undefined;
-  return a ? `libc6-dev-${a}-cross` : undefined;
+  return a ? `linux-libc-dev-${a}-cross` : undefined;
 }
 
 /** The first line of a compiler's output that says what went wrong, or its last line. */
@@ -192,12 +217,13 @@ function commandNeeds(board: BoardConfig): CommandNeed[] {
   return needs;
 }
 
-/** The Debian packages a board needs: its own list, the declared tools (src/host/tools.ts) in scope, the cross C library. */
+/** The Debian packages a board needs: its own list, the declared tools (src/host/tools.ts) in scope, nolibc's source, the cross uapi headers. */
 export function packageNeeds(board: BoardConfig, tests: boolean): string[] {
   const pkgs = [...board.hostPackages, ...toolPackages({ emulated: board.kind === 'emulated', tests })];
   if (board.kind === 'emulated') pkgs.push(board.emulated.kernel.package);
-  const libc = crossLibcPackage(board.crossCompile);
-  if (libc && crossCompilerPackage(board.crossCompile)) pkgs.push(libc);
+  pkgs.push(NOLIBC_PACKAGE);
+  const headers = crossHeadersPackage(board.crossCompile);
+  if (headers && crossCompilerPackage(board.crossCompile)) pkgs.push(headers);
   return [...new Set(pkgs)];
 }
 
@@ -248,22 +274,27 @@ export async function checkHost(
   return missing;
 }
 
-/** Links a static program with the probe's flags, and builds a module against the board's kernel tree where there is one. */
+/** Builds a program as the probe is built (nolibc, the probe's flags), and a module against the board's kernel tree where there is one. */
 async function checkBuilds(board: BoardConfig, probe: HostProbe, notes: string[]): Promise<MissingItem[]> {
   const cc = `${board.crossCompile}gcc`;
-  const libc = crossCompilerPackage(board.crossCompile) ? crossLibcPackage(board.crossCompile) : undefined;
-  const program = await probe.build({ kind: 'program', cc, flags: PROBE_CFLAGS });
+  const name = `${cc} ${PROBE_CFLAGS.join(' ')} + nolibc`;
+  const nolibc = await probe.nolibc();
+  if ('error' in nolibc) {
+    return [{ kind: 'build', name, detail: `cannot get nolibc's headers for the board-side probe: ${nolibc.error}`, package: NOLIBC_PACKAGE }];
+  }
+  const headers = crossCompilerPackage(board.crossCompile) ? crossHeadersPackage(board.crossCompile) : undefined;
+  const program = await probe.build({ kind: 'program', cc, nolibcDir: nolibc.dir });
   if (program.exitCode !== 0) {
     return [
       {
         kind: 'build',
-        name: `${cc} ${PROBE_CFLAGS.join(' ')}`,
+        name,
         detail: `cannot build the board-side probe's kind of program: ${firstError(program.stdout + '\n' + program.stderr)}`,
-        ...(libc ? { package: libc } : {}),
+        ...(headers ? { package: headers } : {}),
       },
     ];
   }
-  notes.push(`a static program links with ${cc} ${PROBE_CFLAGS.join(' ')}`);
+  notes.push(`a nolibc program builds with ${cc} ${PROBE_CFLAGS.join(' ')}`);
   const tree = board.kind === 'real' ? board.kernelTree : await probe.cachedKernelTree(board);
   if (tree === null) {
     notes.push('module build not tried: the emulated board\'s kernel is not built yet (its first run builds it)');

@@ -14,7 +14,7 @@ export const MODULE_NAMES = ['virt_net1', 'virt_net2', 'virt_net3', 'virt_net4']
 export function boardModulePath(stage: number): string {
   return `${BOARD_DIR}${MODULE_NAMES[stage - 1] ?? 'virt_net'}.ko`;
 }
-/** Where the probe goes on the board (uploaded gzipped as `${BOARD_PROBE}.gz` and unpacked there). */
+/** Where the probe goes on the board; it stays there, uploaded again only when its sha256 differs. */
 export const BOARD_PROBE = `${BOARD_DIR}vnet_probe`;
 
 /** Bytes of an ICMP echo frame on vnet0 for busybox ping's default 56-byte payload: 14 + 20 + 8 + 56. */

@@ -3,6 +3,8 @@
 // stage's observations; a step that finds something wrong ends the stage
 // early, leaving later observations unset for the checks to call not reached.
 // The board state a step needs is the strategy's business (ensureClean).
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { PowerDriver } from '../board/power.ts';
 import type { BoardStrategy } from '../board/strategy.ts';
 import { dmesgDelta } from '../parsers/dmesg.ts';
@@ -67,18 +69,19 @@ const READ = sysfsReadCommand(IFACE);
 /** The probe runs on this stage (it has a probe count and the probe was built). */
 const withProbe = (ctx: StepContext): boolean => ctx.inputs.probePath !== undefined && ctx.plan.probeCount > 0;
 
+/** The sha256 that `sha256sum FILE` printed, or undefined when it failed. */
+const boardSha256 = (part: CommandResult): string | undefined => (part.exitCode === 0 ? /^([0-9a-f]{64})\b/m.exec(part.stdout)?.[1] : undefined);
+
 /**
  * Upload, then one board command: the reset to the known state (no
  * virt_net* module, no vnet0), the uptime and kernel log at the start, the
- * probe unpacked, insmod (only on a clean board) and a reading.
+ * checksum of the probe the board already has, insmod (only on a clean
+ * board) and a reading.
  */
 async function uploadAndInsmod(ctx: StepContext) {
   const remoteKo = boardModulePath(ctx.plan.stage);
   ctx.phase = 'upload';
-  await ctx.step('upload', async () => {
-    await ctx.board.upload(ctx.inputs.modulePath, remoteKo);
-    if (withProbe(ctx)) await ctx.board.upload(`${ctx.inputs.probePath}.gz`, `${BOARD_PROBE}.gz`);
-  });
+  await ctx.step('upload', () => ctx.board.upload(ctx.inputs.modulePath, remoteKo));
   // A fault from here to the end of the command counts as during the reset: the command starts with it.
   ctx.phase = 'reset';
   return ctx.step('insmod', () =>
@@ -91,7 +94,8 @@ async function uploadAndInsmod(ctx: StepContext) {
       ].join('; ')} ); reset=$?; [ $reset -eq 0 ]`,
       uptime: 'cut -d" " -f1 /proc/uptime',
       dmesg: 'dmesg',
-      unpackProbe: withProbe(ctx) ? `gunzip -c ${BOARD_PROBE}.gz > ${BOARD_PROBE} && rm -f ${BOARD_PROBE}.gz && chmod 755 ${BOARD_PROBE}` : 'true',
+      // The probe stays on the board between stages and runs: it goes up only when this differs.
+      probeSum: withProbe(ctx) ? `[ -x ${BOARD_PROBE} ] && sha256sum ${BOARD_PROBE}` : 'true',
       // Loaded only on a board in the known state.
       insmod: `[ $reset -eq 0 ] && insmod ${remoteKo}`,
       loaded: READ,
@@ -128,12 +132,17 @@ export const insmodStep: StageStep = {
       obs.fault = { class: 'error', step: 'reset', message: `board not in a known state: ${obs.reset.stdout}${obs.reset.stderr}` };
       return 'stop';
     }
-    if (withProbe(ctx) && first.part('unpackProbe').exitCode !== 0) {
-      // No gunzip on this board: the probe goes up as it is.
-      await ctx.step('upload', async () => {
-        await ctx.board.upload(ctx.inputs.probePath ?? '', BOARD_PROBE);
-        await ctx.run(`chmod 755 ${BOARD_PROBE}`);
-      });
+    if (withProbe(ctx)) {
+      const probePath = ctx.inputs.probePath ?? '';
+      const want = createHash('sha256').update(await readFile(probePath)).digest('hex');
+      // Absent, not executable, another build, or no sha256sum on the board: it goes up (a few KB, not gzipped).
+      if (boardSha256(first.part('probeSum')) !== want) {
+        ctx.phase = 'upload';
+        await ctx.step('upload', async () => {
+          await ctx.board.upload(probePath, BOARD_PROBE);
+          await ctx.run(`chmod 755 ${BOARD_PROBE}`);
+        });
+      }
     }
     ctx.phase = 'insmod';
     obs.insmod = { ...first.part('insmod'), command: `insmod ${boardModulePath(plan.stage)}`, stderr: first.result.stderr };
