@@ -31,82 +31,20 @@
 // Each bounds the time from the kill to stage 3 starting (30 s: connection
 // loss is seen at once, the recovery boots in about 2 s) and checks every
 // report file is written and no QEMU of the run is left.
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readdirSync, readlinkSync, writeSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { POWER_CYCLE_LINE } from '../src/board/console-log.ts';
 import { loadResults } from '../src/reporters/load-results.ts';
 import type { RunResults } from '../src/results/model.ts';
+import { qemusOf, startCli, type Run } from './helpers/harness-process.ts';
 import { emulatedKernelTree } from './helpers/kernel.ts';
 
-const REPO = resolve(import.meta.dirname, '..');
-const CLI = join(REPO, 'bin', 'vnet-harness.js');
 const FILES = ['results.json', 'junit.xml', 'report.html', 'summary.md', 'console.log'];
 /** From the kill to stage 3 starting. */
 const BOUND_MS = 30_000;
-
-interface Run {
-  pid: number;
-  output: () => string;
-  /** Resolves when the run's output first matches `pattern`, with the time it did. */
-  when: (pattern: RegExp) => Promise<number>;
-  /** When `pattern` was first seen, if it was. */
-  seenAt: (pattern: RegExp) => number | undefined;
-  exited: Promise<{ code: number | null; at: number }>;
-}
-
-/** Starts `vnet-harness ARGS`, timestamping each output chunk. */
-function startCli(args: string[]): Run {
-  // spawns: node
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: { at: number; text: string }[] = [];
-  const waiters: (() => void)[] = [];
-  const output = (): string => chunks.map((c) => c.text).join('');
-  const exited = new Promise<{ code: number | null; at: number }>((r) => child.on('exit', (code) => r({ code, at: Date.now() })));
-  const onData = (d: Buffer): void => {
-    chunks.push({ at: Date.now(), text: d.toString() });
-    for (const w of [...waiters]) w();
-  };
-  child.stdout.on('data', onData);
-  child.stderr.on('data', onData);
-  const seenAt = (pattern: RegExp): number | undefined => {
-    let text = '';
-    for (const c of chunks) {
-      text += c.text;
-      if (pattern.test(text)) return c.at;
-    }
-    return undefined;
-  };
-  const when = (pattern: RegExp): Promise<number> =>
-    new Promise((resolveWhen, reject) => {
-      const check = (): void => {
-        const at = seenAt(pattern);
-        if (at === undefined) return;
-        waiters.splice(waiters.indexOf(check), 1);
-        resolveWhen(at);
-      };
-      waiters.push(check);
-      check();
-      void exited.then(({ code }) => reject(new Error(`vnet-harness ${args.join(' ')} exited (${code}) before ${pattern}:\n${output()}`)));
-    });
-  return { pid: child.pid!, output, when, seenAt, exited };
-}
-
-/** The QEMU processes of the given harness pid (its per-run initrd path names the pid): pid and command line. */
-function qemusOf(pid: number): { pid: number; args: string }[] {
-  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return ps
-    .split('\n')
-    .filter((l) => l.includes('qemu-system-arm') && l.includes(`/tmp/vnet-run-${pid}-`))
-    .map((l) => {
-      const m = /^\s*(\d+)\s+(.*)$/.exec(l)!;
-      return { pid: Number(m[1]), args: m[2]! };
-    });
-}
 
 /** The pty the harness holds open: the board's console (QEMU's pty) in an SSH run. */
 function consolePtyOf(pid: number): string {

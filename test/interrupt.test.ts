@@ -5,7 +5,6 @@
 // QEMU; a SIGKILLed run's directories are swept by the next; a boot that
 // fails still leaves its console in console.log.
 import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,46 +14,16 @@ import { TEMP_PREFIXES } from '../src/emulated/machine.ts';
 import { loadResults } from '../src/reporters/load-results.ts';
 import type { RunResults } from '../src/results/model.ts';
 import { sweepStaleTempDirs } from '../src/util/tempdirs.ts';
+import { qemusOf, startCli } from './helpers/harness-process.ts';
 import { emulatedKernelTree } from './helpers/kernel.ts';
 
 const REPO = resolve(import.meta.dirname, '..');
 const CLI = join(REPO, 'bin', 'vnet-harness.js');
 const FILES = ['results.json', 'junit.xml', 'report.html', 'summary.md', 'console.log'];
 
-interface Started {
-  pid: number;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
-
-/** Starts `vnet-harness ARGS` and resolves once its output matches `when`. */
-function startCli(args: string[], when: RegExp): Promise<Started> {
-  // spawns: node
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((r) =>
-    child.on('exit', (code, signal) => r({ code, signal, at: Date.now() })),
-  );
-  return new Promise((resolveStart, reject) => {
-    const onData = (d: Buffer): void => {
-      out += d.toString();
-      if (when.test(out)) resolveStart({ pid: child.pid!, output: () => out, exited });
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then(({ code }) => reject(new Error(`vnet-harness ${args.join(' ')} exited (${code}) before ${when}:\n${out}`)));
-  });
-}
-
 /** Temporary directories of the given harness pid still in the temp folder. */
 function tempDirsOf(pid: number): string[] {
   return readdirSync(tmpdir()).filter((n) => TEMP_PREFIXES.some((p) => n.startsWith(`${p}-${pid}-`)));
-}
-
-/** QEMU processes started for the given harness pid (its per-run initrd path names the pid). */
-function qemusOf(pid: number): string[] {
-  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  return ps.split('\n').filter((l) => l.includes('qemu-system-arm') && l.includes(`vnet-run-${pid}-`));
 }
 
 describe('an interrupted run keeps what it gathered @board', function () {
@@ -78,7 +47,8 @@ describe('an interrupted run keeps what it gathered @board', function () {
   ] as const) {
     it(`${signal} in the middle of stage 2: what was gathered is written, marked incomplete, exit ${exitCode}, nothing left behind`, async () => {
       const out = join(tmp, `run-${signal}`);
-      const run = await startCli(['run', '--out', out], /stage 2: exercising/);
+      const run = startCli(['run', '--out', out]);
+      await run.when(/stage 2: exercising/);
       const sent = Date.now();
       process.kill(run.pid, signal);
       const end = await run.exited;
@@ -106,7 +76,8 @@ describe('an interrupted run keeps what it gathered @board', function () {
   }
 
   it('SIGKILL cannot be caught: its temporary directories stay, QEMU dies with it, and the next run sweeps them', async () => {
-    const run = await startCli(['run', '--stages', '1', '--out', join(tmp, 'run-kill')], /stage 1: exercising/);
+    const run = startCli(['run', '--stages', '1', '--out', join(tmp, 'run-kill')]);
+    await run.when(/stage 1: exercising/);
     process.kill(run.pid, 'SIGKILL');
     await run.exited;
     const left = tempDirsOf(run.pid);
