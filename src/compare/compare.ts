@@ -55,6 +55,17 @@ export const DEFAULT_COMPARE_OPTIONS: Required<CompareOptions> = {
 
 export type CheckChange = 'new-failure' | 'fixed' | 'still-failing' | 'still-passing' | 'added' | 'removed' | 'skipped';
 
+/** A check's change in words, as the plain views (terminal, HTML) show it. */
+export const CHECK_CHANGE_LABEL: Record<CheckChange, string> = {
+  'new-failure': 'new failure',
+  fixed: 'fixed',
+  'still-failing': 'still failing',
+  'still-passing': 'still passing',
+  added: 'added',
+  removed: 'removed',
+  skipped: 'skipped in B',
+};
+
 export interface CheckComparison {
   stage: number;
   id: string;

@@ -2,7 +2,7 @@
 
 import { badge, page } from '../reporters/html.ts';
 import { formatValue, html } from '../reporters/text.ts';
-import { criteria, formatP, signedMs, type Comparison, type RttComparison, type RunSummary } from './compare.ts';
+import { CHECK_CHANGE_LABEL, criteria, formatP, signedMs, type Comparison, type RttComparison, type RunSummary } from './compare.ts';
 
 function timingLabel(t: RttComparison): string {
   if (t.change === 'too-few-samples') return 'too few echoes to judge';
@@ -11,16 +11,6 @@ function timingLabel(t: RttComparison): string {
   const what = t.change === 'no-change' ? 'no change' : t.change === 'faster' ? 'faster' : t.regression ? 'slower' : 'slower (reported only)';
   return `${what}: shift ${signedMs(t.shiftMs)}${ci}, ${p}`;
 }
-
-const CHANGE_LABEL: Record<string, string> = {
-  'new-failure': 'new failure',
-  fixed: 'fixed',
-  'still-failing': 'still failing',
-  'still-passing': 'still passing',
-  added: 'added',
-  removed: 'removed',
-  skipped: 'skipped in B',
-};
 
 function ms(v: number | undefined): string {
   return v === undefined ? '—' : v.toFixed(3);
@@ -68,7 +58,7 @@ export function renderComparisonBody(c: Comparison, nested = false): string {
             `${html(x.title)}<br><code class="muted">${html(x.id)}</code>`,
             x.a ? badge(x.a) : '—',
             x.b ? badge(x.b) : '—',
-            html(CHANGE_LABEL[x.change] ?? x.change),
+            html(CHECK_CHANGE_LABEL[x.change]),
             `<code>${html(formatValue(x.expected))}</code>`,
             `<code>${html(formatValue(x.actual))}</code>`,
             html(x.message ?? ''),

@@ -4,7 +4,7 @@
 
 import { cleanText, truncate } from '../reporters/text.ts';
 import { formatValue } from '../results/check-text.ts';
-import { criteria, describeCheck, formatP, signedMs, type CheckChange, type Comparison, type RttComparison, type RunSummary } from './compare.ts';
+import { CHECK_CHANGE_LABEL, criteria, describeCheck, formatP, signedMs, type Comparison, type RttComparison, type RunSummary } from './compare.ts';
 
 // Board text on one line, without escape sequences or control characters.
 function flat(text: string, max = 200): string {
@@ -20,16 +20,6 @@ function side(label: string, r: RunSummary): string {
   const rev = d.gitRevision ? `rev ${d.gitRevision.slice(0, 12)}${d.gitDirty ? ' (dirty)' : ''}` : `tree ${d.contentHash.slice(0, 12)}`;
   return `${label} ${flat(r.runId, 80)}  ${r.verdict}  ${rev}  ${flat(r.board.name, 40)}${r.board.emulated ? ' (emulated)' : ''}`;
 }
-
-const CHANGE: Record<CheckChange, string> = {
-  'new-failure': 'new failure',
-  fixed: 'fixed',
-  'still-failing': 'still failing',
-  'still-passing': 'still passing',
-  added: 'added',
-  removed: 'removed',
-  skipped: 'skipped in B',
-};
 
 function timing(t: RttComparison): string {
   const head = `stage ${t.stage} RTT median ${ms(t.medianA)} → ${ms(t.medianB)} (n = ${t.samplesA}/${t.samplesB}${t.warmup > 0 ? ` after ${t.warmup === 1 ? 'the warm-up echo' : `${t.warmup} warm-up echoes`}` : ''})`;
@@ -61,7 +51,7 @@ export function renderComparisonText(c: Comparison): string {
     for (const x of changed) {
       const failing = x.b === 'fail' || x.b === 'error';
       const detail = failing ? describeCheck(x) : x.change === 'fixed' ? `now ${formatValue(x.actual)}` : '';
-      lines.push(`  stage ${x.stage} ${flat(x.id, 60)}: ${x.a ?? '—'} → ${x.b ?? '—'}, ${CHANGE[x.change]}${detail ? `: ${flat(detail, 300)}` : ''}`);
+      lines.push(`  stage ${x.stage} ${flat(x.id, 60)}: ${x.a ?? '—'} → ${x.b ?? '—'}, ${CHECK_CHANGE_LABEL[x.change]}${detail ? `: ${flat(detail, 300)}` : ''}`);
     }
   }
 
