@@ -46,28 +46,17 @@ function noPowerCommand(board: string, file: string, action: Action, consoleTail
 }
 
 /**
- * Power through the board YAML's shell commands, run with sh -c in the YAML's
- * directory with a timeout. A cycle without a `cycle` command is `off`, two
- * seconds, `on`.
+ * A real board's power: the harness runs no machine for it, so there is
+ * nothing to cut at once, to end, or to ask about (no pid, no liveness, no
+ * outside kill it could see).
  */
-export class ExternalPowerDriver implements PowerDriver {
+abstract class RealBoardPower implements PowerDriver {
   readonly method = 'power-cycle';
 
-  constructor(
-    private readonly board: string,
-    private readonly power: PowerSwitch,
-    private readonly consoleTail: () => string[],
-  ) {}
-
-  async on(first: boolean): Promise<void> {
-    if (first && this.power.commands.on) await this.run('on');
-  }
+  abstract on(first: boolean): Promise<void>;
+  abstract cycle(): Promise<void>;
 
   cut(): void {}
-
-  async cycle(): Promise<void> {
-    await this.run('cycle');
-  }
 
   async release(): Promise<void> {}
 
@@ -82,6 +71,31 @@ export class ExternalPowerDriver implements PowerDriver {
   killedFromOutside(): undefined {
     return undefined;
   }
+}
+
+/**
+ * Power through the board YAML's shell commands, run with sh -c in the YAML's
+ * directory with a timeout. A cycle without a `cycle` command is `off`, two
+ * seconds, `on`.
+ */
+export class ExternalPowerDriver extends RealBoardPower {
+  constructor(
+    private readonly board: string,
+    private readonly power: PowerSwitch,
+    private readonly consoleTail: () => string[],
+  ) {
+    super();
+  }
+
+  async on(first: boolean): Promise<void> {
+    if (first && this.power.commands.on) await this.run('on');
+  }
+
+
+  async cycle(): Promise<void> {
+    await this.run('cycle');
+  }
+
 
   /** The command of an action, with the key(s) of the YAML it comes from. */
   private command(action: Action): { command: string; key: string } | undefined {
@@ -111,34 +125,20 @@ export class ExternalPowerDriver implements PowerDriver {
 }
 
 /** No power switch: the board is on when the session starts, and a hung board cannot be recovered. */
-export class ManualPowerDriver implements PowerDriver {
-  readonly method = 'power-cycle';
-
+export class ManualPowerDriver extends RealBoardPower {
   constructor(
     private readonly board: string,
     private readonly file: string,
     private readonly consoleTail: () => string[],
-  ) {}
+  ) {
+    super();
+  }
 
   async on(_first?: boolean): Promise<void> {}
 
-  cut(): void {}
 
   async cycle(): Promise<void> {
     throw noPowerCommand(this.board, this.file, 'cycle', this.consoleTail);
   }
 
-  async release(): Promise<void> {}
-
-  machinePid(): undefined {
-    return undefined;
-  }
-
-  running(): undefined {
-    return undefined;
-  }
-
-  killedFromOutside(): undefined {
-    return undefined;
-  }
 }
