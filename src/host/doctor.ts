@@ -171,8 +171,10 @@ MODULE_LICENSE("GPL");
  * prefix (linux-libc-dev-armel-cross for arm-linux-gnueabi-): all the probe
  * needs besides the compiler and its libgcc. No C library: it is built
  * against nolibc, and nothing else the harness builds for the board links one.
+ * Only for Debian's own cross compilers: a BSP's toolchain brings its own.
  */
 export function crossHeadersPackage(prefix: string): string | undefined {
+  if (!crossCompilerPackage(prefix)) return undefined;
   const arch: Record<string, string> = {
     'arm-linux-gnueabi': 'armel',
     'arm-linux-gnueabihf': 'armhf',
@@ -223,7 +225,7 @@ export function packageNeeds(board: BoardConfig, tests: boolean): string[] {
   if (board.kind === 'emulated') pkgs.push(board.emulated.kernel.package);
   pkgs.push(NOLIBC_PACKAGE);
   const headers = crossHeadersPackage(board.crossCompile);
-  if (headers && crossCompilerPackage(board.crossCompile)) pkgs.push(headers);
+  if (headers) pkgs.push(headers);
   return [...new Set(pkgs)];
 }
 
@@ -282,7 +284,7 @@ async function checkBuilds(board: BoardConfig, probe: HostProbe, notes: string[]
   if ('error' in nolibc) {
     return [{ kind: 'build', name, detail: `cannot get nolibc's headers for the board-side probe: ${nolibc.error}`, package: NOLIBC_PACKAGE }];
   }
-  const headers = crossCompilerPackage(board.crossCompile) ? crossHeadersPackage(board.crossCompile) : undefined;
+  const headers = crossHeadersPackage(board.crossCompile);
   const program = await probe.build({ kind: 'program', cc, nolibcDir: nolibc.dir });
   if (program.exitCode !== 0) {
     return [
