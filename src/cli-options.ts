@@ -142,6 +142,17 @@ export const OPTIONS = {
       bisect: { help: 'bisection directory: bisect.json/.md/.html and one folder per run (default reports/bisect-<time>)' },
     },
   },
+  reportsDir: {
+    value: '<dir>',
+    help: 'the reports folder: runs by id, latest, index.html and history.json (default: reports/ of the harness)',
+    in: { run: {}, compare: { help: 'the reports folder where run ids, latest and history.json are looked up (default: reports/ of the harness)' } },
+  },
+  against: {
+    value: '<which>',
+    help: 'compare the run (default latest) with the last good run (last-good) or the run before it (previous) of its board and transport in history.json, instead of naming both runs',
+    choices: ['last-good', 'previous'],
+    in: { compare: {} },
+  },
   rev: { value: '<git-rev>', help: 'test the driver tree as it was at this git revision', in: { run: {} } },
   baseline: { value: '<git-rev>', help: 'also run this revision and compare the two runs', in: { run: {} } },
   perfGate: { help: PERF_GATE_HELP, in: { run: { help: `with --baseline: ${PERF_GATE_HELP}` }, compare: {} } },

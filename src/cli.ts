@@ -21,7 +21,7 @@ const BAD_INPUT = 'bad input: an invalid board file or option';
 /** The words a command takes besides its options. */
 export interface CommandArguments {
   boot: [cmd: string[]];
-  compare: [runA: string, runB: string];
+  compare: [runA?: string, runB?: string];
 }
 type ArgumentsOf<C extends CommandName> = C extends keyof CommandArguments ? CommandArguments[C] : [];
 
@@ -42,7 +42,15 @@ const ACTIONS: CommandActions = {
   run: async (o) => (await import('./commands/run.ts')).runCommand(o),
   test: async (o) => (await import('./commands/test.ts')).testCommand(o),
   compare: async (o, a, b) =>
-    (await import('./compare/command.ts')).compareCommand({ a, b, format: o.format, out: o.out, perfGate: o.perfGate === true, reportsRoot: join(PROJECT_ROOT, 'reports') }),
+    (await import('./compare/command.ts')).compareCommand({
+      ...(a !== undefined ? { a } : {}),
+      ...(b !== undefined ? { b } : {}),
+      ...(o.against !== undefined ? { against: o.against } : {}),
+      format: o.format,
+      ...(o.out !== undefined ? { out: o.out } : {}),
+      perfGate: o.perfGate === true,
+      reportsRoot: o.reportsDir ?? join(PROJECT_ROOT, 'reports'),
+    }),
   bench: async (o) => (await import('./commands/bench.ts')).benchCommand(o),
   bisect: async (o) => (await import('./commands/bisect.ts')).bisectCommand(o),
 };
@@ -102,9 +110,12 @@ const HELP: Record<CommandName, CommandHelp> = {
     ),
   },
   compare: {
-    description: 'compare two runs (paths or run ids); exit 1 on a regression',
-    arguments: [['<runA>'], ['<runB>']],
-    after: exitCodes(['0', 'no regression'], ['1', 'a regression'], ['2', 'a run cannot be found or read; or bad input']),
+    description: 'compare two runs (paths or run ids), or one with the last good run of its board (--against last-good); exit 1 on a regression',
+    arguments: [['[runA]', 'the baseline; with --against: the run to compare (default latest)'], ['[runB]', 'the change (not with --against)']],
+    after:
+      '\nWith --against, run A is taken from history.json of the reports folder: the last good run (every stage\n' +
+      'passed) or the run before it, of the same board and transport, appended before the run compared.\n' +
+      exitCodes(['0', 'no regression'], ['1', 'a regression'], ['2', 'a run cannot be found or read (history.json included), no run to compare against; or bad input']),
   },
   bench: {
     description: 'benchmark a warm run of all four stages on the emulated board (breakdown + ratio to a bare ssh script)',

@@ -14,6 +14,7 @@ import { renderComparisonMarkdown } from '../compare/render-markdown.ts';
 import { renderComparisonText } from '../compare/render-text.ts';
 import { recordRunFolder } from '../compare/resolve.ts';
 import { loadBoard, type BoardConfig } from '../config/board.ts';
+import { appendToHistory, historyPath } from '../history/record.ts';
 import { ExitCode } from '../errors.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 import { writeReports, writeRunIndex } from '../reporters/index.ts';
@@ -37,8 +38,10 @@ export interface OneRun {
   modulesDir: string;
   rev?: string;
   transport?: 'ssh' | 'serial';
-  /** The run's folder; default reports/<run-id> (then latest and index.html are updated). */
+  /** The run's folder; default <reportsRoot>/<run-id> (then latest, history.json and index.html there are updated). */
   outDir?: string;
+  /** The reports folder (default reports/ of the harness): runs by id, latest, index.html, history.json. */
+  reportsRoot?: string;
   progress: Progress;
 }
 
@@ -54,7 +57,8 @@ export async function runCommand(options: RunCliOptions): Promise<number> {
   const stages = parseStageList(options.stages);
   const progress = streamProgress();
   const modulesDir = resolve(options.modules);
-  const common = { config, stages, modulesDir, progress, ...(options.transport ? { transport: options.transport } : {}) };
+  const reportsRoot = resolve(options.reportsDir ?? REPORTS_ROOT);
+  const common = { config, stages, modulesDir, progress, reportsRoot, ...(options.transport ? { transport: options.transport } : {}) };
   const outDir = options.out ? resolve(options.out) : undefined;
   if (options.baseline === undefined) {
     return (await runOnce({ ...common, ...(options.rev !== undefined ? { rev: options.rev } : {}), ...(outDir ? { outDir } : {}) })).exitCode;
@@ -76,7 +80,7 @@ export async function runCommand(options: RunCliOptions): Promise<number> {
   await writeFileAtomic(join(b.outDir, 'compare.html'), renderComparisonHtml(comparison));
   await writeFileAtomic(join(b.outDir, 'compare.json'), renderComparisonJson(comparison));
   // The index was written with run B, before its comparison existed.
-  if (!outDir) await writeRunIndex(REPORTS_ROOT).catch((e: unknown) => process.stderr.write(`cannot refresh ${join(REPORTS_ROOT, 'index.html')}: ${String(e)}\n`));
+  if (!outDir) await writeRunIndex(reportsRoot).catch((e: unknown) => process.stderr.write(`cannot refresh ${join(reportsRoot, 'index.html')}: ${String(e)}\n`));
   process.stdout.write(renderComparisonText(comparison));
   process.stdout.write(`comparison written to ${join(b.outDir, 'compare.md')} (.html, .json)\n`);
   // A run the harness could not finish says nothing about the driver: no
@@ -123,15 +127,18 @@ export async function runOnce(o: OneRun): Promise<RunDone> {
   }
   const { results } = outcome;
   if (tree) relabel(results, tree);
-  const outDir = o.outDir ?? join(REPORTS_ROOT, results.runId);
+  const reportsRoot = resolve(o.reportsRoot ?? REPORTS_ROOT);
+  const outDir = o.outDir ?? join(reportsRoot, results.runId);
   const written = await writeReports(results, {
     outDir,
     consoleTranscript: outcome.consoleTranscript,
-    ...(o.outDir ? {} : { reportsRoot: REPORTS_ROOT }),
+    ...(o.outDir ? {} : { reportsRoot }),
   });
   for (const e of written.errors) process.stderr.write(`report ${e.reporter} (${e.file}) failed: ${e.message}\n`);
   // A run written elsewhere stays findable by its id (`compare <run-id>`).
-  if (o.outDir) await recordRunFolder(REPORTS_ROOT, results.runId, outDir).catch((e: unknown) => process.stderr.write(`cannot record run ${results.runId} in ${REPORTS_ROOT}: ${String(e)}\n`));
+  if (o.outDir) await recordRunFolder(reportsRoot, results.runId, outDir).catch((e: unknown) => process.stderr.write(`cannot record run ${results.runId} in ${reportsRoot}: ${String(e)}\n`));
+  // A run in the reports folder joins its history (a run written elsewhere with --out does not).
+  const historyFailed = o.outDir ? false : !(await addToHistory(reportsRoot, results, outDir));
   for (const s of results.stages) {
     const passed = s.checks.filter((c) => c.verdict === 'pass').length;
     process.stdout.write(`stage ${s.stage}: ${s.verdict.toUpperCase()} (${passed}/${s.checks.length} checks)${s.reason ? ` — ${s.reason}` : ''}\n`);
@@ -141,7 +148,34 @@ export async function runOnce(o: OneRun): Promise<RunDone> {
   const incomplete = results.incomplete ? ` (INCOMPLETE: ${results.incomplete.signal})` : '';
   process.stdout.write(`run ${results.runId}${at}: ${results.verdict.toUpperCase()}${incomplete}; reports in ${outDir}\n`);
   undefer();
-  return { results, outDir, exitCode: results.incomplete ? signalExitCode(results.incomplete.signal as NodeJS.Signals) : runExitCode(results) };
+  const exitCode = results.incomplete ? signalExitCode(results.incomplete.signal as NodeJS.Signals) : historyFailed ? ExitCode.infrastructure : runExitCode(results);
+  return { results, outDir, exitCode };
+}
+
+/**
+ * Appends the run to the reports folder's history.json and refreshes its
+ * index; says on the terminal how the run compares with the one before it.
+ * False (and an error on stderr) when the history could not be read or
+ * written: it is then left as it was.
+ */
+async function addToHistory(reportsRoot: string, results: RunResults, outDir: string): Promise<boolean> {
+  try {
+    const entry = await appendToHistory(reportsRoot, results, outDir);
+    const p = entry.previous;
+    const verdict = !p
+      ? 'the first run of its board and transport'
+      : 'problem' in p
+        ? `not compared with ${p.runId}: ${p.problem}`
+        : p.regression
+          ? `REGRESSION against ${p.runId}: ${p.reasons.join('; ')}`
+          : `no regression against ${p.runId}`;
+    process.stdout.write(`history: added to ${historyPath(reportsRoot)} (${verdict})\n`);
+    await writeRunIndex(reportsRoot).catch((e: unknown) => process.stderr.write(`cannot refresh ${join(reportsRoot, 'index.html')}: ${String(e)}\n`));
+    return true;
+  } catch (error) {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return false;
+  }
 }
 
 // `main~1 (3f2a9c01d2e4)`, or just the short id when the revision was a commit id.

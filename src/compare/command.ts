@@ -5,8 +5,11 @@
 
 import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
-import { ExitCode } from '../errors.ts';
+import { ExitCode, HarnessError } from '../errors.ts';
+import { loadHistory } from '../reporters/load-history.ts';
 import { loadResults } from '../reporters/load-results.ts';
+import { entryDir, lastGood, previousRun, seriesOf } from '../results/history.ts';
+import type { RunResults } from '../results/model.ts';
 import { writeFileAtomic } from '../util/files.ts';
 import { compareRuns, type CompareOptions, type Comparison } from './compare.ts';
 import { renderComparisonHtml } from './render-html.ts';
@@ -18,10 +21,12 @@ import { resolveRun } from './resolve.ts';
 export type CompareFormat = 'markdown' | 'html' | 'json';
 
 export interface CompareCommandOptions extends CompareOptions {
-  /** Run A (baseline): a results.json path, a run folder, or a run id under reportsRoot. */
-  a: string;
-  /** Run B (the change), same forms. */
-  b: string;
+  /** Run A (baseline): a results.json path, a run folder, or a run id under reportsRoot; with `against`, the run to compare (default latest). */
+  a?: string;
+  /** Run B (the change), same forms; not with `against`. */
+  b?: string;
+  /** Compare run `a` with the last good run, or the run before it, of its board and transport in reportsRoot's history.json. */
+  against?: 'last-good' | 'previous';
   /** Output format (default markdown). */
   format?: CompareFormat;
   /** Where to write the report: a file (default `compare-<idA>-vs-<idB>.<ext>` beside run B's folder), or `-` for stdout. */
@@ -49,6 +54,19 @@ async function besideRun(resultsFile: string): Promise<string> {
   return path.basename(real) === 'results.json' ? path.dirname(dir) : dir;
 }
 
+/** The results.json of the run `against` names for run `b`, from the reports folder's history.json. */
+async function fromHistory(against: 'last-good' | 'previous', b: RunResults, reportsRoot: string): Promise<string> {
+  const file = path.join(path.resolve(reportsRoot), 'history.json');
+  const history = await loadHistory(file);
+  const series = seriesOf(b.board);
+  const entry = against === 'last-good' ? lastGood(history, series, b.runId) : previousRun(history, series, b.runId);
+  if (!entry) {
+    const what = against === 'last-good' ? 'no good run' : 'no run';
+    throw new HarnessError(`${what} of ${series} before ${b.runId} in ${file} (${history.runs.length} run${history.runs.length === 1 ? '' : 's'} in it): nothing to compare against`);
+  }
+  return path.join(entryDir(path.dirname(file), entry), 'results.json');
+}
+
 /** Runs the compare command; returns the exit code (0 no regression, 1 regression, 2 unreadable input). */
 export async function compareCommand(options: CompareCommandOptions): Promise<number> {
   const stdout = options.stdout ?? ((t: string) => void process.stdout.write(t));
@@ -61,9 +79,21 @@ export async function compareCommand(options: CompareCommandOptions): Promise<nu
   let comparison: Comparison;
   let fileB: string;
   try {
-    const files = await Promise.all([resolveRun(options.a, options.reportsRoot), resolveRun(options.b, options.reportsRoot)]);
-    fileB = files[1];
-    const [a, b] = await Promise.all([loadResults(files[0]), loadResults(fileB)]);
+    let a: RunResults;
+    let b: RunResults;
+    if (options.against !== undefined) {
+      if (options.b !== undefined) throw new HarnessError(`with --against ${options.against}, name one run (the one to compare, default latest), not two`);
+      fileB = await resolveRun(options.a ?? 'latest', options.reportsRoot);
+      b = await loadResults(fileB);
+      const fileA = await fromHistory(options.against, b, options.reportsRoot);
+      stderr(`compare: ${b.runId} against ${options.against === 'last-good' ? 'the last good run' : 'the run before it'} of ${seriesOf(b.board)}: ${fileA}\n`);
+      a = await loadResults(fileA);
+    } else {
+      if (options.a === undefined || options.b === undefined) throw new HarnessError('name two runs (baseline, then change), or one with --against last-good');
+      const files = await Promise.all([resolveRun(options.a, options.reportsRoot), resolveRun(options.b, options.reportsRoot)]);
+      fileB = files[1];
+      [a, b] = await Promise.all([loadResults(files[0]), loadResults(fileB)]);
+    }
     comparison = compareRuns(a, b, options);
   } catch (error) {
     stderr(`compare: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -7,8 +7,11 @@
 import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import type { HistoryFile } from '../results/history.ts';
 import type { RunResults } from '../results/model.ts';
+import { renderHistorySection } from './history-html.ts';
 import { badge, page } from './html.ts';
+import { loadHistory } from './load-history.ts';
 import { loadResults } from './load-results.ts';
 import { formatDuration, html } from './text.ts';
 
@@ -99,8 +102,14 @@ function comparisonCell(dir: string, c: RunComparison | undefined): string {
   return `<td><a${cls} href="${href(dir, c.file)}">${html(verdict)}</a>${base}${problem}</td>`;
 }
 
-/** Renders the index page from scanned runs and the comparison files found beside them. */
-export function renderRunIndex(runs: readonly IndexEntry[], comparisons: readonly string[] = []): string {
+/** history.json as the index shows it: the history, or why it cannot be read. */
+export interface IndexHistory {
+  history?: HistoryFile;
+  problem?: string;
+}
+
+/** Renders the index page from scanned runs, the comparison files found beside them and the run history. */
+export function renderRunIndex(runs: readonly IndexEntry[], comparisons: readonly string[] = [], history: IndexHistory = {}): string {
   const rows = runs.map((r) => {
     if (!r.ok) {
       return `<tr class="bad"><td class="mono">${html(r.dir)}</td><td colspan="7"><strong>unreadable:</strong> ${html(r.problem)}</td></tr>`;
@@ -124,6 +133,7 @@ export function renderRunIndex(runs: readonly IndexEntry[], comparisons: readonl
   return page('vnet-harness runs', `<h1>vnet-harness runs</h1>
 <p class="muted">${runs.length} run${runs.length === 1 ? '' : 's'}, newest first. <a href="latest/report.html">latest run</a></p>
 ${table}
+${renderHistorySection(history.history, history.problem)}
 ${compare}`);
 }
 
@@ -135,5 +145,9 @@ export async function buildRunIndex(reportsRoot: string): Promise<string> {
     .filter((f) => f.isFile() && /^compare-.*\.(html|md|json)$/.test(f.name))
     .map((f) => f.name)
     .sort();
-  return renderRunIndex(runs, comparisons);
+  const history = await loadHistory(path.join(reportsRoot, 'history.json')).then(
+    (h): IndexHistory => ({ history: h }),
+    (error: unknown): IndexHistory => ({ problem: error instanceof Error ? error.message : String(error) }),
+  );
+  return renderRunIndex(runs, comparisons, history);
 }
