@@ -20,7 +20,10 @@ import { bisectCommand, checkCatalog } from '../src/commands/bisect.ts';
 import type { OneRun, RunDone } from '../src/commands/run.ts';
 import { compareRuns } from '../src/compare/compare.ts';
 import { PROJECT_ROOT } from '../src/paths.ts';
-import type { CheckVerdict, RunResults, StageVerdict } from '../src/results/model.ts';
+import { RESULTS_SCHEMA, type CheckVerdict, type RunResults, type StageVerdict } from '../src/results/model.ts';
+import type { BoardTarget } from '../src/board/target.ts';
+import { loadBoard } from '../src/config/board.ts';
+import { BoardSession } from '../src/stages/run.ts';
 import { silentProgress } from '../src/util/progress.ts';
 
 // ---------------------------------------------------------------- the search
@@ -135,7 +138,7 @@ interface MadeStage {
 /** A made-up run with the stages and check verdicts given. */
 function madeRun(stages: MadeStage[], extra: Partial<RunResults> = {}): RunResults {
   return {
-    schema: 2,
+    schema: RESULTS_SCHEMA,
     runId: extra.runId ?? 'run-1',
     startedAt: '2026-11-25T12:00:00.000Z',
     durationMs: 11_000,
@@ -412,6 +415,9 @@ describe('bisect: the command over a git repository, with a fake run instead of 
     expect(report.runs).to.equal(log.length);
     expect(log.slice(0, 2).map((o) => o.stages)).to.deep.equal([[1, 2, 3, 4], [1, 2, 3, 4]]);
     for (const o of log.slice(2)) expect(o.stages).to.deep.equal([3]);
+    // One board for every run: the same session, handed to each.
+    expect(log[0]?.session).to.be.instanceOf(BoardSession);
+    expect(new Set(log.map((o) => o.session)).size).to.equal(1);
     // The docs-only commit is never run.
     const docs = await git(repo, 'log', '--format=%H', '--grep', 'docs only');
     expect(log.map((o) => o.rev)).to.not.include(docs);
@@ -543,5 +549,95 @@ describe('bisect: usage errors on the command line (one line, exit 2, nothing ru
       bad: 'main',
       check: '3:mac-address',
     });
+  });
+});
+
+// ---------------------------------------------------------------- one board for every run
+
+/** A board that answers `true` while `alive`, counts its boots and recoveries, and records being closed. */
+function fakeBoard(name: string, opts: { recoverFails?: boolean } = {}) {
+  const state = { alive: true, closed: false, recoveries: 0, transcript: `${name} boot\n` };
+  const strategy = {
+    boots: 1,
+    recover: async (_why: string) => {
+      if (opts.recoverFails) throw new Error('power cycle failed');
+      state.recoveries++;
+      strategy.boots++;
+      state.alive = true;
+      state.transcript += '===== power cycle =====\nboot again\n';
+      return { reason: _why, method: 'kill-restart', bootMs: 1, durationMs: 1 };
+    },
+  };
+  const board = {
+    name,
+    transportKind: 'ssh',
+    strategy,
+    console: { transcript: () => state.transcript },
+    run: async () => {
+      if (!state.alive) throw new Error('board-lost');
+      return { exitCode: 0, stdout: '', stderr: '', durationMs: 1 };
+    },
+    close: async () => {
+      state.closed = true;
+    },
+  };
+  return { board: board as unknown as BoardTarget, state };
+}
+
+describe('bisect: one board for every run (BoardSession, fake boards)', () => {
+  const config = loadBoard('qemu-imx25', { boardsDir: path.join(PROJECT_ROOT, 'boards') });
+  const mark = <T>(_phase: string, body: () => Promise<T>) => body();
+
+  it('opens the board once, hands it to the next runs as it is, and closes it at the end', async () => {
+    const opened: ReturnType<typeof fakeBoard>[] = [];
+    const open = async () => {
+      const b = fakeBoard(`board-${opened.length + 1}`);
+      opened.push(b);
+      return b.board;
+    };
+    const session = new BoardSession(config, { progress: silentProgress(), open });
+    const first = await session.acquire(mark);
+    expect(first).to.include({ reused: false, consoleFrom: 0 });
+    opened[0]!.state.transcript += 'run 1 output\n';
+    const second = await session.acquire(mark);
+    expect(second.reused).to.equal(true);
+    expect(second.board).to.equal(first.board);
+    // The second run's console starts where the first run's ended.
+    expect(second.consoleFrom).to.equal(opened[0]!.state.transcript.length);
+    expect(opened).to.have.length(1);
+    expect(session.runs).to.equal(2);
+    expect(session.boots).to.equal(1);
+    await session.close();
+    expect(opened[0]!.state.closed).to.equal(true);
+    expect(session.boots).to.equal(1);
+  });
+
+  it('a board that stopped answering is power-cycled before the next run; one that cannot be is opened anew', async () => {
+    const opened: ReturnType<typeof fakeBoard>[] = [];
+    const open = async () => {
+      const b = fakeBoard(`board-${opened.length + 1}`, { recoverFails: opened.length === 0 ? false : true });
+      opened.push(b);
+      return b.board;
+    };
+    const session = new BoardSession(config, { progress: silentProgress(), open });
+    await session.acquire(mark);
+    opened[0]!.state.alive = false;
+    const recovered = await session.acquire(mark);
+    expect(recovered.reused).to.equal(true);
+    expect(opened[0]!.state.recoveries).to.equal(1);
+    expect(session.boots).to.equal(2);
+    // The recovery is part of the run that needed it: its console starts before the power cycle.
+    expect(opened[0]!.state.transcript.slice(recovered.consoleFrom)).to.contain('===== power cycle =====');
+    // The next board cannot be recovered: it is closed and a new one opened.
+    await session.close();
+    await session.acquire(mark);
+    opened[1]!.state.alive = false;
+    const fresh = await session.acquire(mark);
+    expect(fresh.reused).to.equal(false);
+    expect(opened).to.have.length(3);
+    expect(opened[1]!.state.closed).to.equal(true);
+    expect(session.boots).to.equal(2 + 1 + 1);
+    await session.close();
+    expect(opened[2]!.state.closed).to.equal(true);
   });
 });

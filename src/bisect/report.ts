@@ -62,6 +62,8 @@ export interface BisectReport {
   maxRuns: number;
   /** Runs made (retries included). */
   runs: number;
+  /** Power-ons of the board during the bisection, recoveries included: 1 when one boot served every run. */
+  boardBoots?: number;
   stages: { ends: number[]; steps: number[] };
   watched: WatchedCheck[];
   /** Where the watched checks came from: `--check`, or the two ends' runs. */
@@ -100,13 +102,18 @@ function watchedText(s: BisectStep): string {
   return s.watched.length === 0 ? (s.error ?? '—') : s.watched.map((w) => `${w.stage}:${w.id} ${w.state}`).join(', ');
 }
 
+// ` on 1 board boot`: how many power-ons the runs took, when known.
+function bootsText(r: BisectReport, lead: string): string {
+  return r.boardBoots === undefined ? '' : `${lead}${r.boardBoots} board boot${r.boardBoots === 1 ? '' : 's'}`;
+}
+
 /** bisect.md. */
 export function renderBisectMarkdown(r: BisectReport): string {
   const icon = r.status === 'found' || r.status === 'range' ? '🎯' : r.status === 'not-reproduced' ? '➖' : '⚠️';
   const lines = [`# vnet-harness bisect: ${icon} ${mdText(bisectHeadline(r))}`, '', mdText(r.message, 1000), ''];
   lines.push(
     `Board ${mdCode(r.board)} · driver ${mdCode(r.driver.relPath || '.')} of ${mdCode(r.driver.repo)} · good ${mdCode(short(r.good.commit))} → bad ${mdCode(short(r.bad.commit))}` +
-      ` · ${r.commits} driver commit${r.commits === 1 ? '' : 's'} · ${r.runs} run${r.runs === 1 ? '' : 's'} (at most ${r.maxRuns} without untestable commits) · ${formatDuration(r.durationMs)}`,
+      ` · ${r.commits} driver commit${r.commits === 1 ? '' : 's'} · ${r.runs} run${r.runs === 1 ? '' : 's'} (at most ${r.maxRuns} without untestable commits)${bootsText(r, ' on ')} · ${formatDuration(r.durationMs)}`,
     '',
     `Watched (${r.watchedFrom === 'check-option' ? '--check' : 'failing at --bad, passing at --good'}): ${r.watched.length === 0 ? '—' : r.watched.map((w) => mdCode(checkKey(w))).join(', ')}` +
       ` · stages at the ends ${r.stages.ends.join(',')}, at each step ${r.stages.steps.join(',') || '—'}`,
@@ -157,7 +164,7 @@ export function renderBisectHtml(r: BisectReport): string {
     ['Good', `${short(r.good.commit)} ${r.good.subject}`],
     ['Bad', `${short(r.bad.commit)} ${r.bad.subject}`],
     ['Driver commits', String(r.commits)],
-    ['Runs', `${r.runs} (at most ${r.maxRuns} without untestable commits)`],
+    ['Runs', `${r.runs} (at most ${r.maxRuns} without untestable commits)${bootsText(r, ' on ')}`],
     ['Watched', `${r.watched.map(checkKey).join(', ') || '—'} (${r.watchedFrom === 'check-option' ? '--check' : 'failing at --bad, passing at --good'})`],
     ['Stages', `ends ${r.stages.ends.join(',')}, steps ${r.stages.steps.join(',') || '—'}`],
     ['Started', r.startedAt],

@@ -6,7 +6,7 @@
 
 import { createHash } from 'node:crypto';
 import { constants, existsSync } from 'node:fs';
-import { access, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { delimiter, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError, PrerequisiteError } from '../errors.ts';
@@ -280,6 +280,23 @@ async function requireTool(board: string, tool: string, install: string): Promis
     `board ${board}: ${tool} not found in PATH; install it with \`${install}\` ` +
       '(or run `vnet-harness doctor --install`)',
   );
+}
+
+/**
+ * What identifies the board's compiler for a cached module build: the
+ * compiler's real path, its `--version` line, the KCFLAGS the build passes,
+ * ARCH and CROSS_COMPILE. Throws a PrerequisiteError (with the install
+ * command) when make or the compiler is missing, as a build would.
+ */
+export async function toolchainIdentity(board: string, arch: string, crossCompile: string): Promise<string> {
+  const cc = `${crossCompile}gcc`;
+  await requireTool(board, 'make', 'apt-get install make');
+  await requireTool(board, cc, crossCompile === '' ? 'apt-get install gcc' : `apt-get install gcc-${crossCompile.replace(/-$/, '')}`);
+  const path = cc.includes('/') ? cc : ((process.env.PATH ?? '').split(delimiter).map((d) => join(d, cc)).find((p) => existsSync(p)) ?? cc);
+  const real = await realpath(path).catch(() => path);
+  // spawns: board:cross_compile
+  const version = await execa(cc, ['--version'], { reject: false, timeout: 30_000 });
+  return [real, version.stdout.split('\n')[0] ?? '', await diagnosticFlags(cc), arch, crossCompile].join('\0');
 }
 
 /**

@@ -18,9 +18,20 @@ export interface SyncReport {
   removed: string[];
 }
 
-/** Copies the source files of `sourceDir` into `buildDir`, touching only changed ones. */
+// Files Kbuild never reads: documentation and patch leftovers. They are not
+// copied into a build directory (so no build can depend on them) and not part
+// of the key of a cached module build (src/build/module-cache.ts): a README
+// change does not rebuild anything.
+const NOT_BUILT = [/\.(?:md|rst|txt|adoc|html|patch|diff|orig|rej)$/i, /^(?:README|LICENSE|LICENCE|COPYING|CHANGELOG|CHANGES|MAINTAINERS)(?:\..*)?$/];
+
+/** The source files a build reads (listSources without documentation), relative with "/", sorted. */
+export async function buildSources(dir: string): Promise<string[]> {
+  return (await listSources(dir)).filter((rel) => !NOT_BUILT.some((re) => re.test(rel.slice(rel.lastIndexOf('/') + 1))));
+}
+
+/** Copies the build sources of `sourceDir` (buildSources) into `buildDir`, touching only changed ones. */
 export async function syncTree(sourceDir: string, buildDir: string): Promise<SyncReport> {
-  const files = await listSources(sourceDir);
+  const files = await buildSources(sourceDir);
   const report: SyncReport = { written: [], unchanged: [], removed: [] };
   await mkdir(buildDir, { recursive: true });
 

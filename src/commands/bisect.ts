@@ -5,8 +5,12 @@
 // the run against the watched checks (src/bisect/signal.ts), then writes
 // bisect.json, bisect.md and bisect.html.
 //
-// Not in this slice: module builds cached by the driver tree's content, and
-// one board boot for the whole bisection. Every step is a full `run --rev`.
+// One board for the whole bisection: the board is locked and booted by the
+// first run and kept for the next ones (a BoardSession); each stage's reset
+// step brings it to the known state between them, as between the stages of
+// one run. Module builds come from the cache keyed by the driver tree's
+// content (src/build/module-cache.ts), so a commit whose tree was built
+// before (the other end, an earlier bisection) builds nothing.
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,7 +37,7 @@ import { ExitCode, HarnessError } from '../errors.ts';
 import { formatDuration } from '../reporters/text.ts';
 import type { RunResults } from '../results/model.ts';
 import { parseStageList, STAGES } from '../stages/plan.ts';
-import { newRunId } from '../stages/run.ts';
+import { BoardSession, newRunId } from '../stages/run.ts';
 import { SUITES_DIR } from '../stages/runner.ts';
 import { writeFileAtomic } from '../util/files.ts';
 import { streamProgress, type Progress } from '../util/progress.ts';
@@ -123,6 +127,8 @@ export async function bisectCommand(options: BisectCliOptions, deps: BisectDeps 
   };
   const runs = new Map<string, RunResults>();
   const steps: BisectStep[] = [];
+  // Opened by the first run, closed when the bisection ends, however it ends.
+  const session = new BoardSession(config, { progress, ...(options.transport ? { transport: options.transport } : {}) });
   // The run of each step (none when it could not be made), for the states of checks known only later.
   const stepRuns: (RunResults | undefined)[] = [];
 
@@ -149,7 +155,7 @@ export async function bisectCommand(options: BisectCliOptions, deps: BisectDeps 
     let done: RunDone | undefined;
     let error: string | undefined;
     try {
-      done = await run({ config, stages, modulesDir, rev: commit, outDir: runDir, progress, ...(options.transport ? { transport: options.transport } : {}) });
+      done = await run({ config, stages, modulesDir, rev: commit, outDir: runDir, progress, session, ...(options.transport ? { transport: options.transport } : {}) });
     } catch (e) {
       // A harness error (a worktree that could not be made) is the infrastructure's: retried, then skipped.
       if (!(e instanceof HarnessError)) throw e;
@@ -191,6 +197,7 @@ export async function bisectCommand(options: BisectCliOptions, deps: BisectDeps 
     commits: commits.length,
     maxRuns: maxCalls(commits.length),
     runs: steps.length,
+    ...(session.runs > 0 ? { boardBoots: session.boots } : {}),
     stages: { ends: endStages, steps: watched ? watchedStages(watched) : [] },
     watched: watched ?? [],
     watchedFrom,
@@ -206,8 +213,10 @@ export async function bisectCommand(options: BisectCliOptions, deps: BisectDeps 
   let code: number;
   try {
     const result = await bisectCommits({ good: good.commit, bad: bad.commit, commits, oracle });
+    await session.close();
     ({ report, code } = await conclude(result));
   } catch (error) {
+    await session.close().catch(() => undefined);
     if (!(error instanceof Interrupted)) throw error;
     report = await base('interrupted', `A signal (${error.signal}) stopped run ${steps.length + 1}; the runs before it are listed.`);
     code = signalExitCode(error.signal as NodeJS.Signals);

@@ -2,9 +2,9 @@
 // board's kernel tree (for the emulated board: the cached kernel build).
 import { resolve } from 'node:path';
 import { kernelTreeOf } from '../board/resources.ts';
-import { buildModules, kernelTreeRelease, untestedKernelWarning } from '../build/modules.ts';
+import { buildModulesCached } from '../build/module-cache.ts';
+import { kernelTreeRelease, untestedKernelWarning } from '../build/modules.ts';
 import { loadBoard } from '../config/board.ts';
-import { modulesBuildDir } from '../stages/run.ts';
 import { streamProgress } from '../util/progress.ts';
 
 export interface BuildOptions {
@@ -22,20 +22,20 @@ export async function buildCommand(options: BuildOptions): Promise<number> {
   const sourceDir = resolve(options.modules);
   const untested = untestedKernelWarning(await kernelTreeRelease(kernelDir).catch(() => ''));
   if (untested) process.stderr.write(`warning: ${untested}\n`);
-  const results = await buildModules({
+  // The same cache as run's: a module built here is the one the next run of this tree uploads.
+  const results = await buildModulesCached({
     board: config.name,
     kernelDir,
     arch: config.arch,
     crossCompile: config.crossCompile,
     sourceDir,
-    buildDir: modulesBuildDir(sourceDir, kernelDir),
   });
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(results.map(({ log: _log, ...r }) => r), null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(results.map(({ log: _log, entry: _entry, ...r }) => r), null, 2)}\n`);
   } else {
     for (const r of results) {
       if (r.ok) {
-        process.stdout.write(`stage ${r.stage}: ${r.module}\n  vermagic: ${r.vermagic}\n  ${r.compiled ? 'compiled' : 'up to date'}, ${r.warnings.length} warning(s)\n`);
+        process.stdout.write(`stage ${r.stage}: ${r.module}\n  vermagic: ${r.vermagic}\n  ${r.compiled ? 'compiled' : 'cached (built before from the same sources, kernel tree and compiler)'}, ${r.warnings.length} warning(s)\n`);
       } else {
         process.stdout.write(`stage ${r.stage}: FAILED\n`);
       }

@@ -2,9 +2,7 @@
 // directory. With --rev the driver tree is tested as it was at a git
 // revision (from a temporary worktree); with --baseline a second revision
 // is run first and the two runs are compared.
-import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { checkoutRevision, resolveRevision, type RevisionTree } from '../build/revision.ts';
 import type { CliOptions } from '../cli-options.ts';
 import { compareRuns } from '../compare/compare.ts';
@@ -20,8 +18,7 @@ import { PROJECT_ROOT } from '../paths.ts';
 import { writeReports, writeRunIndex } from '../reporters/index.ts';
 import type { RunResults } from '../results/model.ts';
 import { parseStageList } from '../stages/plan.ts';
-import { executeRun, modulesBuildDir, runExitCode, type RunOutcome } from '../stages/run.ts';
-import { cacheRoot } from '../util/cache.ts';
+import { executeRun, runExitCode, type BoardSession, type RunOutcome } from '../stages/run.ts';
 import { writeFileAtomic } from '../util/files.ts';
 import { streamProgress, type Progress } from '../util/progress.ts';
 import { deferSignals, signalExitCode } from '../util/reaper.ts';
@@ -43,6 +40,8 @@ export interface OneRun {
   /** The reports folder (default reports/ of the harness): runs by id, latest, index.html, history.json. */
   reportsRoot?: string;
   progress: Progress;
+  /** A board kept open across runs (bisect): used as it is, not closed by this run. */
+  session?: BoardSession;
 }
 
 export interface RunDone {
@@ -96,7 +95,6 @@ export async function runCommand(options: RunCliOptions): Promise<number> {
 export async function runOnce(o: OneRun): Promise<RunDone> {
   const tree = o.rev !== undefined ? await checkoutRevision(o.modulesDir, o.rev) : undefined;
   if (tree) o.progress.phase(`driver tree ${o.modulesDir} at ${revLabel(tree)}, checked out in ${tree.worktree}`);
-  let kernelTree: string | undefined;
   let outcome: RunOutcome;
   // SIGINT/SIGTERM/SIGHUP: stop, write what was gathered (marked incomplete), exit 128+n; a second signal quits at once.
   const abort = new AbortController();
@@ -111,19 +109,15 @@ export async function runOnce(o: OneRun): Promise<RunDone> {
       stages: o.stages,
       progress: o.progress,
       ...(o.transport ? { transport: o.transport } : {}),
-      onBoard: async (board) => {
-        kernelTree = board.kernelTree();
-      },
+      ...(o.session ? { session: o.session } : {}),
       abort: abort.signal,
     });
   } catch (error) {
     undefer();
     throw error;
   } finally {
-    if (tree) {
-      await removeBuildDirs(tree.modulesDir, o.config, kernelTree);
-      await tree.remove();
-    }
+    // The modules built from it stay in the cache, keyed by content: the next run of the same tree reuses them.
+    await tree?.remove();
   }
   const { results } = outcome;
   if (tree) relabel(results, tree);
@@ -197,21 +191,4 @@ function relabel(results: RunResults, tree: RevisionTree): void {
     }
   }
   results.errors = results.errors.map((e) => e.replaceAll(tree.modulesDir, atRev));
-}
-
-// The build directory is keyed by the driver tree's path, and a worktree's
-// path is never used again: its build directory would only fill the cache.
-// The kernel tree is known when the board came up; otherwise every cached
-// kernel of the emulated board is a candidate (the key is ours either way).
-async function removeBuildDirs(worktreeModules: string, config: BoardConfig, kernelTree: string | undefined): Promise<void> {
-  const candidates = new Set<string>();
-  if (kernelTree) candidates.add(kernelTree);
-  if (config.kind === 'real') candidates.add(config.kernelTree);
-  const root = cacheRoot();
-  const entries = await readdir(root).catch(() => [] as string[]);
-  for (const e of entries) if (e.startsWith('kernel-')) candidates.add(join(root, e, 'build'));
-  for (const k of candidates) {
-    const dir = modulesBuildDir(worktreeModules, k);
-    if (dirname(dir) === join(root, 'modules') && existsSync(dir)) await rm(dir, { recursive: true, force: true });
-  }
 }

@@ -2,12 +2,13 @@
 // the driver tree against the board's kernel, run the suites, produce the
 // results model. Infrastructure failures end up in the model too, so a run
 // always leaves a results.json that says what happened.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { consoleOfFailedBoot, openBoard, type BoardTarget } from '../board/target.ts';
 import { lockBoard, type BoardLock } from '../board/lock.ts';
-import { buildModules, untestedKernelWarning } from '../build/modules.ts';
+import { buildModulesCached } from '../build/module-cache.ts';
+import { untestedKernelWarning } from '../build/modules.ts';
 import { buildProbe } from '../build/probe.ts';
 import { describeSource } from '../build/source.ts';
 import type { BoardConfig, TransportKind } from '../config/board.ts';
@@ -33,6 +34,14 @@ export interface ExecuteRunOptions {
   onBoard?: (board: BoardTarget) => Promise<void>;
   /** Aborted (reason: the signal's name) when the run is interrupted: the board is cut off, what was gathered is returned. */
   abort?: AbortSignal;
+  /**
+   * A board kept open across runs (a bisection): locked and booted by the
+   * first run that needs it, used as it is by the next ones (each stage's
+   * reset step brings it to the known state: src/board/strategy.ts
+   * ensureClean), never closed by a run. Without it the run locks, boots and
+   * closes a board of its own.
+   */
+  session?: BoardSession;
 }
 
 /** The run was interrupted while it waited for a lock, a boot or a build. */
@@ -59,10 +68,103 @@ async function harnessVersion(): Promise<string> {
   return pkg.version;
 }
 
-/** The build directory of a driver tree against a kernel tree: one per pair, in the cache. */
-export function modulesBuildDir(modulesDir: string, kernelTree: string): string {
-  const key = createHash('sha256').update(resolve(modulesDir)).update('\0').update(resolve(kernelTree)).digest('hex').slice(0, 16);
-  return join(cacheRoot(), 'modules', key);
+/** Takes a real board's lock for a run (emulated boards take none), saying who holds it while it waits. */
+function lockForRun(config: BoardConfig, progress: Progress): Promise<BoardLock | null> {
+  return lockBoard(config, {
+    command: `vnet-harness run (pid ${process.pid})`,
+    onWait: (holder, waitedMs, remainingMs) =>
+      progress.phase(
+        `board ${config.name} is locked by pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.started}): ` +
+          `waiting ${Math.round(waitedMs / 1000)} s so far, up to ${Math.round(remainingMs / 1000)} s more (lock.wait in ${config.file})`,
+      ),
+  });
+}
+
+/** Times a phase of a run (lock, boot) and may race it against an interrupt. */
+type Mark = <T>(phase: string, body: () => Promise<T>) => Promise<T>;
+
+/**
+ * One board for several runs (a bisection's steps): the lock is taken and the
+ * board opened (booted) once, by the first run that needs it. Before each
+ * later run the board is asked for a trivial command; a board that does not
+ * answer (a recovery inside the last run failed) is power-cycled, and one
+ * that cannot be brought back is opened anew. Between runs nothing else is
+ * done: each stage's first step resets the board to the known state (no
+ * virt_net module, no vnet0) and power-cycles it when that fails, exactly as
+ * between the stages of one run.
+ */
+export class BoardSession {
+  private lock: BoardLock | null = null;
+  private locked = false;
+  private board: BoardTarget | undefined;
+  /** Power-ons of earlier boards of this session (a board opened anew). */
+  private earlierBoots = 0;
+  /** Runs that got a board from this session. */
+  runs = 0;
+
+  constructor(
+    private readonly config: BoardConfig,
+    private readonly options: {
+      transport?: TransportKind;
+      progress: Progress;
+      /** Opens the board (openBoard; a fake in tests). */
+      open?: typeof openBoard;
+    },
+  ) {}
+
+  /** Power-ons during the session, recoveries included (1: the board stayed up for every run). */
+  get boots(): number {
+    return this.earlierBoots + (this.board?.strategy.boots ?? 0);
+  }
+
+  /**
+   * The board for the next run, and where the run's part of its console
+   * transcript starts. Throws what locking or opening a board throws.
+   */
+  async acquire(mark: Mark): Promise<{ board: BoardTarget; consoleFrom: number; reused: boolean }> {
+    const { config, options } = this;
+    if (!this.locked) {
+      this.lock = await mark('lock', () => lockForRun(config, options.progress));
+      this.locked = true;
+    }
+    this.runs++;
+    const open = this.board;
+    if (open) {
+      const consoleFrom = open.console.transcript().length;
+      const alive = await open.run('true', { timeoutMs: 10_000 }).then(
+        (r) => r.exitCode === 0,
+        () => false,
+      );
+      if (alive) return { board: open, consoleFrom, reused: true };
+      try {
+        options.progress.phase(`board ${config.name}: does not answer after the last run: power-cycling it`);
+        await mark('boot', () => open.strategy.recover('the board did not answer at the start of a run'));
+        return { board: open, consoleFrom, reused: true };
+      } catch (error) {
+        options.progress.phase(`board ${config.name}: could not be recovered (${String(error).split('\n')[0]}): opening it anew`);
+        this.earlierBoots += open.strategy.boots;
+        this.board = undefined;
+        await open.close().catch(() => undefined);
+      }
+    }
+    const openIt = options.open ?? openBoard;
+    this.board = await mark('boot', () => openIt(config, { progress: options.progress, ...(options.transport ? { transport: options.transport } : {}) }));
+    return { board: this.board, consoleFrom: 0, reused: false };
+  }
+
+  /** Closes the board (stopping the emulator) and releases the lock; the session can be used again afterwards. */
+  async close(): Promise<void> {
+    const board = this.board;
+    this.board = undefined;
+    if (board) this.earlierBoots += board.strategy.boots;
+    try {
+      await board?.close();
+    } finally {
+      await this.lock?.release();
+      this.lock = null;
+      this.locked = false;
+    }
+  }
 }
 
 /** Runs the selected stages and returns the results model (never throws for board trouble). */
@@ -90,6 +192,8 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   });
   interrupted.catch(() => undefined);
   abort?.addEventListener('abort', () => board?.abort(), { once: true });
+  /** Where this run's part of the board's console transcript starts (a session's board has the earlier runs' before it). */
+  let consoleFrom = 0;
   const mark = async <T>(phase: string, body: () => Promise<T>, raced = true): Promise<T> => {
     const t = Date.now();
     try {
@@ -99,19 +203,19 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     }
   };
   try {
-    lock = await mark('lock', () =>
-      lockBoard(config, {
-        command: `vnet-harness run (pid ${process.pid})`,
-        onWait: (holder, waitedMs, remainingMs) =>
-          progress.phase(
-            `board ${config.name} is locked by pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.started}): ` +
-              `waiting ${Math.round(waitedMs / 1000)} s so far, up to ${Math.round(remainingMs / 1000)} s more (lock.wait in ${config.file})`,
-          ),
-      }),
-    );
-    board = await mark('boot', () => openBoard(config, { progress, ...(options.transport ? { transport: options.transport } : {}) }));
+    let reused = false;
+    if (options.session) {
+      ({ board, consoleFrom, reused } = await options.session.acquire(mark));
+    } else {
+      lock = await mark('lock', () => lockForRun(config, progress));
+      board = await mark('boot', () => openBoard(config, { progress, ...(options.transport ? { transport: options.transport } : {}) }));
+    }
     const open = board;
-    progress.phase(`board ${config.name}: up in ${(open.strategy.bootMs / 1000).toFixed(1)} s over ${open.transportKind}`);
+    progress.phase(
+      reused
+        ? `board ${config.name}: still up from the previous run (${options.session?.boots ?? 1} boot(s) for ${options.session?.runs ?? 1} run(s)) over ${open.transportKind}`
+        : `board ${config.name}: up in ${(open.strategy.bootMs / 1000).toFixed(1)} s over ${open.transportKind}`,
+    );
     for (const w of open.warnings) progress.phase(`WARNING: board ${config.name}: ${w}`);
     const uname = await open.check('uname -r; uname -m');
     [kernelRelease, machine] = uname.stdout.trim().split('\n');
@@ -121,20 +225,19 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       progress.phase(`WARNING: board ${config.name}: ${untested}`);
     }
     const builds = await mark('build', async () => {
-      const results = await buildModules({
+      const cached = await buildModulesCached({
         board: config.name,
         kernelDir: open.kernelTree(),
         arch: config.arch,
         crossCompile: config.crossCompile,
         sourceDir: options.modulesDir,
-        buildDir: modulesBuildDir(options.modulesDir, open.kernelTree()),
         stages: options.stages,
       });
-      for (const b of results) {
-        const state = b.ok ? `${b.compiled ? 'built' : 'up to date'}, ${b.warnings.length} warning(s)` : `FAILED (${b.diagnostics.filter((d) => d.severity === 'error').length} error(s))`;
+      for (const b of cached) {
+        const state = b.ok ? `${b.compiled ? 'built' : 'cached (same sources, kernel and compiler)'}, ${b.warnings.length} warning(s)` : `FAILED (${b.diagnostics.filter((d) => d.severity === 'error').length} error(s))`;
         progress.phase(`build: virt_net${b.stage}.ko ${state}`);
       }
-      return new Map<number, BuildResult>(results.map((b) => [b.stage, b]));
+      return new Map<number, BuildResult>(cached.map(({ entry: _entry, ...b }) => [b.stage, b]));
     });
     const probePath = options.stages.some((s) => stagePlan(s).probeCount > 0)
       ? await buildProbe({ source: PROBE_SOURCE, crossCompile: config.crossCompile, outDir: join(cacheRoot(), 'probe'), board: config.name })
@@ -168,8 +271,11 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       throw error;
     }
   } finally {
-    await board?.close().catch((error: unknown) => errors.push(`closing the board: ${String(error)}`));
-    await lock?.release();
+    // A session's board stays open for the next run; the session closes it.
+    if (!options.session) {
+      await board?.close().catch((error: unknown) => errors.push(`closing the board: ${String(error)}`));
+      await lock?.release();
+    }
   }
   // Stages that never ran (the board never came up) are errors, not passes.
   for (const stage of options.stages) {
@@ -214,7 +320,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     ...(abort?.aborted ? { incomplete: { signal: String(abort.reason), afterMs: Date.now() - started } } : {}),
     ...(board && board.warnings.length + runWarnings.length > 0 ? { warnings: [...board.warnings, ...runWarnings] } : {}),
   };
-  return { results, consoleTranscript: board?.console.transcript() ?? bootConsole ?? '', phases };
+  return { results, consoleTranscript: board?.console.transcript().slice(consoleFrom) ?? bootConsole ?? '', phases };
 }
 
 /** Exit code of a run: 0 all passed, 1 the driver failed a check, 2 the harness could not do its job. */
