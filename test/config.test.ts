@@ -135,23 +135,61 @@ describe('board config: the project boards', () => {
   });
   afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('both boards in boards/ validate; imx257 only where its kernel tree exists', () => {
+  it('every board in boards/ validates; imx257 only where its kernel tree exists', () => {
     const entries = listBoards(boardsDir);
     const treeIssue = `${shown(path.join(boardsDir, 'imx257.yaml'))}:14:14: kernel_tree: expected an existing directory (the board's prepared kernel build tree), found none at ${IMX257_TREE}`;
     expect(entries.map((e) => [e.name, e.issues.map(formatIssue)])).to.deep.equal([
       ['imx257', fs.existsSync(IMX257_TREE) ? [] : [treeIssue]],
+      ['qemu-imx25-6.12', []],
+      ['qemu-imx25-debug', []],
       ['qemu-imx25', []],
     ]);
     expect(listBoards(projectBoardsCopy(tmp)).map((e) => [e.name, e.issues.map(formatIssue)])).to.deep.equal([
       ['imx257', []],
+      ['qemu-imx25-6.12', []],
+      ['qemu-imx25-debug', []],
       ['qemu-imx25', []],
+    ]);
+  });
+
+  it('qemu-imx25-debug: the base fragment, then its own, a kernel patch and kmemleak\'s minimum age', () => {
+    const b = loadBoard('qemu-imx25-debug', { boardsDir });
+    if (b.kind !== 'emulated') throw new Error(`expected emulated, got ${b.kind}`);
+    expect(b.emulated.kernel.fragments).to.deep.equal([path.join(boardsDir, 'qemu-imx25/kernel.config'), path.join(boardsDir, 'qemu-imx25-debug/debug.config')]);
+    expect(b.emulated.kernel.patches).to.deep.equal([path.join(boardsDir, 'qemu-imx25-debug/kmemleak-min-age.patch')]);
+    expect(b.kmemleakMinAge).to.equal(1);
+    expect(loadBoard('qemu-imx25', { boardsDir }).kmemleakMinAge, 'the kernel\'s own 5 s by default').to.equal(5);
+  });
+
+  it('qemu-imx25-6.12: Debian\'s 6.12 source and its device tree under nxp/imx/', () => {
+    const b = loadBoard('qemu-imx25-6.12', { boardsDir });
+    if (b.kind !== 'emulated') throw new Error(`expected emulated, got ${b.kind}`);
+    expect(b.emulated.kernel.package).to.equal('linux-source-6.12');
+    expect(b.emulated.kernel.dtb).to.equal('nxp/imx/imx25-pdk.dtb');
+    expect(b.emulated.kernel.patches).to.deep.equal([]);
+  });
+
+  it('a dtb path may have directories but no "." or ".." segment; a missing fragment or patch of a list is found at its item', () => {
+    const base = fs.readFileSync(path.join(boardsDir, 'qemu-imx25.yaml'), 'utf8');
+    const dir = projectBoardsCopy(tmp);
+    const write = (text: string) => {
+      const file = path.join(dir, 'variant.yaml');
+      fs.writeFileSync(file, text.replace('name: qemu-imx25\n', 'name: variant\n'));
+      return file;
+    };
+    const issuesOf = (file: string) => validateBoardFile(file).issues.map((i) => formatIssue(i).replace(`${shown(file)}:`, ''));
+    expect(issuesOf(write(base.replace('dtb: imx25-pdk.dtb', 'dtb: ../imx25-pdk.dtb')))).to.deep.equal(['20:10: emulated.kernel.dtb: expected a path without "." or ".." segments, found the string "../imx25-pdk.dtb"']);
+    expect(issuesOf(write(base.replace('dtb: imx25-pdk.dtb', 'dtb: /boot/imx25-pdk.dtb')))).to.have.length(1);
+    expect(issuesOf(write(base.replace('fragment: qemu-imx25/kernel.config', 'fragment: [qemu-imx25/kernel.config, nope.config]\n    patches: [nope.patch]')))).to.deep.equal([
+      `18:42: emulated.kernel.fragment[1]: expected an existing file, found none at ${path.join(dir, 'nope.config')}`,
+      `19:15: emulated.kernel.patches[0]: expected an existing file, found none at ${path.join(dir, 'nope.patch')}`,
     ]);
   });
 
   it('qemu-imx25 is emulated, with files resolved next to the YAML', () => {
     const b = loadBoard('qemu-imx25', { boardsDir });
     if (b.kind !== 'emulated') throw new Error(`expected emulated, got ${b.kind}`);
-    expect(b.emulated.kernel.fragment).to.equal(path.join(boardsDir, 'qemu-imx25/kernel.config'));
+    expect(b.emulated.kernel.fragments).to.deep.equal([path.join(boardsDir, 'qemu-imx25/kernel.config')]);
     expect(b.emulated.rootfs.init).to.equal(path.join(boardsDir, 'qemu-imx25/init'));
     expect(b.emulated.machine).to.equal('imx25-pdk');
     expect(b.ssh).to.deep.equal({ user: 'root', connectTimeout: 10, keepaliveInterval: 2, keepaliveCountMax: 3 });

@@ -156,6 +156,7 @@ function toBoardConfig(f: BoardFile, file: string): BoardConfig {
     arch: f.arch,
     crossCompile: f.cross_compile.includes('/') ? resolveConfigPath(f.cross_compile, dir) : f.cross_compile,
     timeouts: f.timeouts,
+    kmemleakMinAge: f.kmemleak?.min_age ?? 5,
     hostPackages: f.host_packages,
   };
   const ssh = f.ssh;
@@ -182,7 +183,14 @@ function toBoardConfig(f: BoardFile, file: string): BoardConfig {
         qemu: e.qemu,
         machine: e.machine,
         memory: e.memory,
-        kernel: { ...e.kernel, fragment: resolveConfigPath(e.kernel.fragment, dir) },
+        kernel: {
+          package: e.kernel.package,
+          defconfig: e.kernel.defconfig,
+          fragments: (typeof e.kernel.fragment === 'string' ? [e.kernel.fragment] : e.kernel.fragment).map((f) => resolveConfigPath(f, dir)),
+          patches: e.kernel.patches.map((f) => resolveConfigPath(f, dir)),
+          image: e.kernel.image,
+          dtb: e.kernel.dtb,
+        },
         rootfs: {
           arch: e.rootfs.arch,
           packages: e.rootfs.packages,

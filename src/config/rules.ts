@@ -66,7 +66,11 @@ export function checkRules(data: unknown, ctx: RuleContext): RawIssue[] {
     }
     const emu = data.emulated;
     if (isObj(emu)) {
-      checkFile(issues, ['emulated', 'kernel', 'fragment'], valueAt2(emu, 'kernel', 'fragment'), ctx.dir);
+      const fragment = valueAt2(emu, 'kernel', 'fragment');
+      if (Array.isArray(fragment)) fragment.forEach((f, i) => checkFile(issues, ['emulated', 'kernel', 'fragment', i], f, ctx.dir));
+      else checkFile(issues, ['emulated', 'kernel', 'fragment'], fragment, ctx.dir);
+      const patches = valueAt2(emu, 'kernel', 'patches');
+      if (Array.isArray(patches)) patches.forEach((f, i) => checkFile(issues, ['emulated', 'kernel', 'patches', i], f, ctx.dir));
       checkFile(issues, ['emulated', 'rootfs', 'init'], valueAt2(emu, 'rootfs', 'init'), ctx.dir);
       checkFile(issues, ['emulated', 'rootfs', 'inittab'], valueAt2(emu, 'rootfs', 'inittab'), ctx.dir);
     }

@@ -78,9 +78,20 @@ const serialSchema = z.strictObject({
 const kernelSchema = z.strictObject({
   package: z.string().regex(DEB_PACKAGE, 'expected a Debian package name such as linux-source-6.1'),
   defconfig: z.string().regex(/^[A-Za-z0-9_.-]+_defconfig$/, 'expected a defconfig name ending in _defconfig'),
-  fragment: filePath,
+  // One fragment, or several applied in order (a later line wins): a variant
+  // board (debug, another kernel) states only what it adds to the base one.
+  fragment: z.union([filePath, z.array(filePath).min(1)]),
+  // Applied with patch -p1 to the extracted source before configuring, in order.
+  patches: z.array(filePath).default([]),
   image: nonEmpty('a kernel image name such as zImage'),
-  dtb: z.string().regex(/^[A-Za-z0-9_.,-]+\.dtb$/, 'expected a device tree blob name ending in .dtb'),
+  // Under arch/<arch>/boot/dts/; since 6.5 the i.MX trees are in nxp/imx/.
+  dtb: z
+    .string()
+    .regex(
+      /^([A-Za-z0-9_.,-]+\/)*[A-Za-z0-9_.,-]+\.dtb$/,
+      'expected a device tree blob path under arch/<arch>/boot/dts/ ending in .dtb, such as imx25-pdk.dtb or nxp/imx/imx25-pdk.dtb',
+    )
+    .refine((s) => !s.split('/').includes('..') && !s.split('/').includes('.'), { message: 'expected a path without "." or ".." segments' }),
 });
 
 const rootfsSchema = z.strictObject({
@@ -131,6 +142,10 @@ export const boardFileSchema = z.strictObject({
     .strictObject({ command: seconds.default(30), boot: seconds.default(120), stage: seconds.default(180) })
     .default({ command: 30, boot: 120, stage: 180 }),
   default_transport: z.enum(['ssh', 'serial']).optional(),
+  // A kernel with kmemleak reports an object only this old (mm/kmemleak.c
+  // MSECS_MIN_AGE, 5 s unless patched): each stage's scan waits that long
+  // after the stage's last frame.
+  kmemleak: z.strictObject({ min_age: z.number().min(0).max(60).default(5) }).optional(),
   host_packages: z.array(z.string().regex(DEB_PACKAGE, 'expected a Debian package name')).default([]),
 });
 

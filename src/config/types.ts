@@ -58,7 +58,11 @@ export interface EmulatedConfig {
   qemu: string;
   machine: string;
   memory: string;
-  kernel: { package: string; defconfig: string; fragment: string; image: string; dtb: string };
+  /**
+   * `fragments`: the config fragments, applied in order on top of the defconfig;
+   * `patches`: applied (patch -p1) to the extracted source first, in order.
+   */
+  kernel: { package: string; defconfig: string; fragments: string[]; patches: string[]; image: string; dtb: string };
   rootfs: { arch: string; packages: string[]; init: string; inittab: string };
   append: string;
   /** Guest address with prefix length, e.g. 10.0.2.15/24. */
@@ -78,6 +82,8 @@ interface BoardCommon {
   /** Toolchain prefix; absolute when the YAML gave a path. */
   crossCompile: string;
   timeouts: Timeouts;
+  /** Seconds an object must be old before kmemleak reports it (5, the kernel's, unless its kernel is patched). */
+  kmemleakMinAge: number;
   defaultTransport: TransportKind;
   /** Debian packages the host needs for this board (checked by doctor). */
   hostPackages: string[];

@@ -16,8 +16,10 @@ export interface KernelSpec {
   arch: string;
   crossCompile: string;
   defconfig: string;
-  /** Path of the config fragment file. */
-  fragment: string;
+  /** Paths of the config fragment files, applied in order (a later line wins). */
+  fragments: string[];
+  /** Paths of patches applied (patch -p1, in order) to the extracted source. */
+  patches: string[];
   image: string;
   dtb: string;
 }
@@ -82,18 +84,26 @@ async function make(
   }
 }
 
-/** Options the fragment sets that the final .config does not have (kconfig dropped them). */
+/**
+ * Options the fragments set that the final .config does not have (kconfig
+ * dropped them). `fragment` is the fragments' text in the order applied: for
+ * an option set more than once, the last line is the one that counts.
+ */
 export function lostOptions(fragment: string, config: string): string[] {
-  const have = new Set(config.split('\n'));
-  const lost: string[] = [];
+  const lines = config.split('\n');
+  const have = new Set(lines);
+  const wanted = new Map<string, string>();
   for (const raw of fragment.split('\n')) {
     const line = raw.trim();
-    const disabled = /^# (CONFIG_\w+) is not set$/.exec(line);
-    if (disabled) {
-      if (config.split('\n').some((l) => l.startsWith(`${disabled[1]}=`))) lost.push(line);
-    } else if (/^CONFIG_\w+=/.test(line) && !have.has(line)) {
-      lost.push(line);
+    const option = /^# (CONFIG_\w+) is not set$/.exec(line)?.[1] ?? /^(CONFIG_\w+)=/.exec(line)?.[1];
+    if (option !== undefined) {
+      wanted.delete(option);
+      wanted.set(option, line);
     }
+  }
+  const lost: string[] = [];
+  for (const [option, line] of wanted) {
+    if (line.startsWith('#') ? lines.some((l) => l.startsWith(`${option}=`)) : !have.has(line)) lost.push(line);
   }
   return lost;
 }
@@ -101,13 +111,17 @@ export function lostOptions(fragment: string, config: string): string[] {
 /** The cache key of a spec's kernel and the inputs it is made of that the build needs again. */
 async function kernelKey(spec: KernelSpec): Promise<{ key: string; sourceVersion: string; fragment: string; compiler: string }> {
   const sourceVersion = await installedVersion(spec.sourcePackage);
-  const fragment = await readFile(spec.fragment, 'utf8');
+  // For one fragment the text is the file itself, so a board that gains no
+  // second fragment keeps its cache key.
+  const fragment = (await Promise.all(spec.fragments.map((f) => readFile(f, 'utf8')))).join('\n');
+  const patches = await Promise.all(spec.patches.map((f) => readFile(f, 'utf8')));
   // spawns: board:cross_compile
   const compiler = (await execa(`${spec.crossCompile}gcc`, ['--version'], { reject: false, timeout: 30_000 })).stdout.split('\n')[0];
   if (!compiler) {
     throw new PrerequisiteError(`cross compiler ${spec.crossCompile}gcc not found\n  fix: npx vnet-harness doctor --install`);
   }
-  const key = inputsKey(['kernel-v1', spec.sourcePackage, sourceVersion, compiler, spec.arch, spec.defconfig, fragment, spec.image, spec.dtb]);
+  // Without patches the key is what it was before boards could have them.
+  const key = inputsKey(['kernel-v1', spec.sourcePackage, sourceVersion, compiler, spec.arch, spec.defconfig, fragment, spec.image, spec.dtb, ...patches]);
   return { key, sourceVersion, fragment, compiler };
 }
 
@@ -127,17 +141,22 @@ export async function ensureKernel(spec: KernelSpec, progress: Progress): Promis
     progress.phase(`kernel: extracting ${spec.sourcePackage} ${sourceVersion}`);
     await execa('mkdir', ['-p', src, out]);
     await execa('tar', ['-xf', await sourceTarball(spec.sourcePackage), '-C', src, '--strip-components=1'], { timeout: 600_000 });
-    progress.phase(`kernel: configuring ${spec.defconfig} + ${spec.fragment}`);
+    for (const p of spec.patches) {
+      progress.phase(`kernel: applying ${p}`);
+      const r = await execa('patch', ['-p1', '--batch', '--forward', '-d', src, '-i', p], { reject: false, all: true, timeout: 60_000 });
+      if (r.exitCode !== 0) throw new HarnessError(`kernel: ${p} does not apply to ${spec.sourcePackage} ${sourceVersion}:\n${r.all}`);
+    }
+    progress.phase(`kernel: configuring ${spec.defconfig} + ${spec.fragments.join(' + ')}`);
     await make(src, out, spec, [spec.defconfig], () => {}, 120_000);
     // spawns: kernel-tree:merge_config.sh
-    await execa(join(src, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', out, join(out, '.config'), spec.fragment], {
+    await execa(join(src, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', out, join(out, '.config'), ...spec.fragments], {
       env: { ARCH: spec.arch },
       timeout: 120_000,
     });
     await make(src, out, spec, ['olddefconfig'], () => {}, 120_000);
     const lost = lostOptions(fragment, await readFile(join(out, '.config'), 'utf8'));
     if (lost.length > 0) {
-      throw new HarnessError(`kernel: kconfig did not keep these lines of ${spec.fragment} (dependencies unmet?):\n  ${lost.join('\n  ')}`);
+      throw new HarnessError(`kernel: kconfig did not keep these lines of ${spec.fragments.join(', ')} (dependencies unmet?):\n  ${lost.join('\n  ')}`);
     }
     let objects = 0;
     progress.phase(`kernel: compiling ${spec.image}, ${spec.dtb} and modules (about ${EXPECTED_OBJECTS} objects, ~4 min on 2 cores)`);

@@ -34,7 +34,8 @@ export function kernelSpec(board: EmulatedBoardConfig): KernelSpec {
     arch: board.arch,
     crossCompile: board.crossCompile,
     defconfig: k.defconfig,
-    fragment: k.fragment,
+    fragments: k.fragments,
+    patches: k.patches,
     image: k.image,
     dtb: k.dtb,
   };

@@ -39,7 +39,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'bison', package: 'bison', scope: 'emulated', why: 'the kernel build (kconfig, dtc)' },
   { command: 'gcc', package: 'gcc', scope: 'emulated', why: 'host programs of the kernel build (HOSTCC); tests build the probe natively' },
   { command: 'perl', package: 'perl', scope: 'tests', why: 'runs the kernel\'s checkpatch.pl' },
-  { command: 'patch', package: 'patch', scope: 'tests', why: 'applies the seeded-bug patches' },
+  { command: 'patch', package: 'patch', scope: 'emulated', why: 'applies an emulated board\'s kernel patches (kernel.patches); tests apply the seeded-bug patches' },
   { command: 'modinfo', package: 'kmod', scope: 'tests', why: 'cross-checks the harness\'s own .modinfo reader' },
   { command: 'socat', package: 'socat', scope: 'tests', why: 'a real shell on a real pty for the serial transport tests' },
   { command: 'busybox', package: 'busybox', scope: 'tests', why: 'the board\'s shell (ash) on the host for the serial and sysfs tests' },
@@ -54,15 +54,18 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'ps', package: 'procps', scope: 'tests', why: 'the interrupt and fault-survival tests find the QEMU processes of a run' },
   { command: 'ip', package: 'iproute2', scope: 'tests', why: 'brings lo up in the probe tests\' private network namespace' },
   { command: 'sysctl', package: 'procps', scope: 'tests', why: 'silences the kernel\'s echo replies in the probe tests\' namespace' },
+  { command: 'python3', package: 'python3', scope: 'tests', why: 'Debian\'s Python runs junitparser (python3-junitparser), a JUnit reader that is not the harness, on the merged junit.xml of a board matrix' },
 ];
 
 /**
  * Packages tests use that no spawned command names: files, not programs
  * (kernel headers for the native build, the uapi headers the flag decoder is
  * checked against, the SFTP server dropbear starts, iputils ping whose output
- * the ping parser fixtures came from).
+ * the ping parser fixtures came from, the JUnit reader the board matrix test
+ * reads the merged junit.xml with, the second kernel's source that the
+ * qemu-imx25-6.12 board tests build).
  */
-export const TEST_FILE_PACKAGES: readonly string[] = ['linux-headers-amd64', 'linux-libc-dev', 'openssh-sftp-server', 'iputils-ping'];
+export const TEST_FILE_PACKAGES: readonly string[] = ['linux-headers-amd64', 'linux-libc-dev', 'openssh-sftp-server', 'iputils-ping', 'linux-source-6.12', 'python3-junitparser'];
 
 /** Names a spawn site may give in a `// spawns:` note besides declared commands: programs the board file names. */
 export const BOARD_PROGRAMS: readonly string[] = ['board:cross_compile', 'board:qemu', 'kernel-tree:merge_config.sh', 'built:probe'];
