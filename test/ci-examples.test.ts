@@ -1,8 +1,9 @@
 // The nightly CI recipes in ci-examples/ parse as YAML, have what the issue
 // asks of them (reports kept, JUnit to the test view, summary.md to the job
 // summary, the last good night compared, infrastructure errors apart from
-// driver failures), and every vnet-harness command and option they call
-// exists in the CLI's option table (src/cli-options.ts).
+// driver failures, a regressed night bisected from the last good night's
+// driver revision with its result kept), and every vnet-harness command and
+// option they call exists in the CLI's option table (src/cli-options.ts).
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
@@ -65,6 +66,30 @@ describe('ci-examples: the nightly recipes', () => {
     expect(String(driver?.run)).to.match(/= 1 \]/).and.to.match(/exit 1/);
   });
 
+  it('GitHub Actions: a night that regressed against the last good night is bisected from its recorded revision, the result kept', () => {
+    const wf = read('github-nightly.yml') as { jobs: Record<string, { steps: Array<Record<string, unknown>> }> };
+    const steps = Object.values(wf.jobs)[0]!.steps;
+    const index = (pred: (s: Record<string, unknown>) => boolean) => steps.findIndex(pred);
+    // The whole history is fetched: a shallow clone has no commits to bisect.
+    const checkout = steps.find((s) => String(s.uses ?? '').startsWith('actions/checkout'));
+    expect(checkout?.with).to.deep.include({ 'fetch-depth': 0 });
+    // A good night records the revision it tested with its reports.
+    const remember = steps.find((s) => String(s.name).startsWith('remember a good night'));
+    expect(String(remember?.run)).to.include('git rev-parse HEAD > "$NIGHTLY_DIR/last-good.new/driver-revision"');
+    // Only a regression against the last good night (compare's exit 1) is bisected, from that revision to this one.
+    const bisect = steps.find((s) => /vnet-harness bisect/.test(String(s.run ?? '')));
+    expect(bisect?.if).to.equal("always() && steps.compare.outputs.code == '1'");
+    expect(String(bisect?.run)).to.include('good=$(cat "$NIGHTLY_DIR/last-good/driver-revision"');
+    expect(String(bisect?.run)).to.match(/npx vnet-harness bisect --board imx257 --transport ssh --good "\$good" --bad HEAD --out reports\/bisect\n/);
+    expect(index((s) => s === bisect)).to.be.greaterThan(index((s) => s.id === 'compare'));
+    // Its result: in the job summary and an artifact of its own.
+    const summary = steps.find((s) => String(s.name) === 'job summary');
+    expect(String(summary?.run)).to.include('reports/bisect/bisect.md').and.to.include('"$GITHUB_STEP_SUMMARY"');
+    const kept = steps.find((s) => String(s.uses ?? '').startsWith('actions/upload-artifact') && String((s.with as Record<string, string>).path).includes('bisect'));
+    const paths = String((kept?.with as Record<string, string>).path).trim().split('\n');
+    expect(paths).to.include.members(['reports/bisect/bisect.md', 'reports/bisect/bisect.json', 'reports/bisect/bisect.html']);
+  });
+
   it('GitLab CI: a tagged runner, reports kept, JUnit in the test view, exit 2 allowed to fail', () => {
     const ci = read('gitlab-ci.yml') as Record<string, Record<string, unknown>>;
     const job = ci['nightly-imx257']!;
@@ -77,10 +102,29 @@ describe('ci-examples: the nightly recipes', () => {
     expect(script).to.match(/exit 2; fi/).and.to.match(/exit 1; fi/);
   });
 
+  it('GitLab CI: a night that regressed against the last good night is bisected from its recorded revision, the result kept', () => {
+    const ci = read('gitlab-ci.yml') as Record<string, Record<string, unknown>>;
+    const job = ci['nightly-imx257']!;
+    expect(job.variables).to.deep.include({ GIT_DEPTH: '0' });
+    const script = job.script as string[];
+    const remember = script.find((l) => l.includes('last-good.new'));
+    expect(remember).to.include('git rev-parse HEAD > "$NIGHTLY_DIR/last-good.new/driver-revision"');
+    const bisectAt = script.findIndex((l) => l.includes('vnet-harness bisect'));
+    const compareAt = script.findIndex((l) => l.includes('vnet-harness compare'));
+    expect(bisectAt).to.be.greaterThan(compareAt);
+    const bisect = script[bisectAt]!;
+    expect(bisect).to.match(/^if \[ "\$compared" = 1 \]; then/);
+    expect(bisect).to.include('good=$(cat "$NIGHTLY_DIR/last-good/driver-revision"');
+    expect(bisect).to.include('npx vnet-harness bisect --board imx257 --transport ssh --good "$good" --bad HEAD --out reports/bisect;');
+    expect(bisect).to.include('cat reports/bisect/bisect.md');
+    // reports/bisect/ lies in the artifacts' reports/.
+    expect((job.artifacts as { paths: string[] }).paths).to.deep.equal(['reports/']);
+  });
+
   it('every vnet-harness command and option the recipes call exists in the CLI', () => {
     const texts = [readFileSync(join(REPO, 'ci-examples', 'github-nightly.yml'), 'utf8'), readFileSync(join(REPO, 'ci-examples', 'gitlab-ci.yml'), 'utf8')];
     const calls = texts.flatMap(harnessCalls);
-    expect(calls.map((c) => c.command).sort()).to.deep.equal(['compare', 'compare', 'doctor', 'doctor', 'test', 'test']);
+    expect(calls.map((c) => c.command).sort()).to.deep.equal(['bisect', 'bisect', 'compare', 'compare', 'doctor', 'doctor', 'test', 'test']);
     expect(calls.flatMap(callProblems)).to.deep.equal([]);
   });
 
