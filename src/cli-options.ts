@@ -25,6 +25,11 @@ export interface OptionUse {
   noDefault?: true;
   /** The command cannot run without it: a missing one is a usage error. */
   required?: true;
+  /**
+   * The option takes several values: repeated, or as a comma list (`--board a,b --board c`).
+   * Each is checked (choices, parse) when parsed; the command gets them as one comma list.
+   */
+  list?: true;
 }
 
 /** One option of the table. Its attribute name is the table key; its long flag the key in kebab case. */
@@ -60,6 +65,13 @@ export function directoryArg(value: string): string {
   return value;
 }
 
+/** A whole number of at least 1. */
+export function positiveIntArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`expected a whole number of at least 1, got "${value}"`);
+  return n;
+}
+
 /** `--check` checked when parsed (its syntax; whether a stage has the check is known once the suites are loaded). */
 export function checkListArg(value: string): string {
   try {
@@ -84,7 +96,15 @@ export const OPTIONS = {
     value: '<name|file>',
     help: 'board name in boards/ or path to a board YAML',
     default: 'qemu-imx25',
-    in: { doctor: {}, build: {}, boot: {}, run: {}, bench: {}, test: { help: 'run only the stage suites, on this board', noDefault: true }, bisect: {} },
+    in: {
+      doctor: {},
+      build: {},
+      boot: {},
+      run: { help: 'board name in boards/ or path to a board YAML; several (repeated, or a comma list) run a board matrix', list: true },
+      bench: {},
+      test: { help: 'run only the stage suites, on this board', noDefault: true },
+      bisect: {},
+    },
   },
   boardsDir: {
     value: '<dir>',
@@ -97,7 +117,19 @@ export const OPTIONS = {
     value: '<kind>',
     help: 'how commands reach the board (default: the board\'s default_transport)',
     choices: ['ssh', 'serial'],
-    in: { boot: {}, run: {}, test: {}, bisect: {} },
+    in: {
+      boot: {},
+      run: { help: 'how commands reach the board: ssh, serial (default: the board\'s default_transport); both (ssh,serial) run each board over each, a matrix', list: true },
+      test: {},
+      bisect: {},
+    },
+  },
+  jobs: {
+    short: '-j',
+    value: '<n>',
+    help: 'board matrix: how many emulated boards run at once (default: half the cores, at least 1); real boards run side by side, each board\'s entries one after another',
+    parse: positiveIntArg,
+    in: { run: {} },
   },
   modules: {
     short: '-m',
@@ -137,7 +169,7 @@ export const OPTIONS = {
     value: '<dir>',
     help: 'run directory (default reports/<run-id>)',
     in: {
-      run: {},
+      run: { help: 'run directory (default reports/<run-id>); a board matrix: the matrix folder, with a run folder per board and transport in it (default reports/matrix-<time>)' },
       compare: { value: '<file>', help: 'where to write the report (default: compare-<idA>-vs-<idB>.<ext> beside run B\'s folder; - for stdout)' },
       bisect: { help: 'bisection directory: bisect.json/.md/.html and one folder per run (default reports/bisect-<time>)' },
     },
@@ -170,6 +202,9 @@ export const OPTIONS = {
 type Table = typeof OPTIONS;
 export type OptionName = keyof Table;
 
+/** The type of an option's value in command C: a comma list (string) where C takes several, else ValueOf. */
+type ValueIn<S, C extends CommandName> = S extends { in: { [K in C]: { list: true } } } ? string : ValueOf<S>;
+
 /** The type of an option's value: boolean for a switch, else one of its choices, what its parser returns, or the string. */
 type ValueOf<S> = S extends { value: string }
   ? S extends { choices: readonly (infer C)[] }
@@ -192,9 +227,9 @@ type TakenBy<C extends CommandName> = { [K in OptionName]: C extends keyof Table
 
 /** The options of command C as its action receives them: defaulted ones always there, the others optional. */
 export type CliOptions<C extends CommandName> = {
-  [K in TakenBy<C> as Defaulted<Table[K], C> extends true ? K : never]: ValueOf<Table[K]>;
+  [K in TakenBy<C> as Defaulted<Table[K], C> extends true ? K : never]: ValueIn<Table[K], C>;
 } & {
-  [K in TakenBy<C> as Defaulted<Table[K], C> extends true ? never : K]?: ValueOf<Table[K]>;
+  [K in TakenBy<C> as Defaulted<Table[K], C> extends true ? never : K]?: ValueIn<Table[K], C>;
 };
 
 /** `boardsDir` → `--boards-dir`. */
@@ -214,12 +249,41 @@ export function optionsOf(command: CommandName): { name: OptionName; flags: stri
   });
 }
 
+/** Splits a comma list. */
+export function listItems(value: string): string[] {
+  return value
+    .split(',')
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
+}
+
+/**
+ * The parser of an option a command takes several times or as a comma list:
+ * every item checked, all joined into one comma list (the first given value
+ * replaces the default, the next ones add to it).
+ */
+function listParser(spec: OptionSpec): (value: string, previous: unknown) => string {
+  let given = false;
+  return (value, previous) => {
+    const items = listItems(value);
+    if (items.length === 0) throw new InvalidArgumentError('expected a value or a comma list of values');
+    for (const item of items) {
+      if (spec.choices && !spec.choices.includes(item)) throw new InvalidArgumentError(`"${item}" is not one of ${spec.choices.join(', ')}`);
+      spec.parse?.(item);
+    }
+    const joined = given && typeof previous === 'string' ? `${previous},${items.join(',')}` : items.join(',');
+    given = true;
+    return joined;
+  };
+}
+
 /** The commander options of a command, built from the table. */
 export function commanderOptions(command: CommandName): Option[] {
   return optionsOf(command).map(({ flags, help, spec, ...row }) => {
     const option = new Option(flags, help);
-    if (spec.choices) option.choices(spec.choices);
-    if (spec.parse) option.argParser(spec.parse);
+    if (spec.in[command]?.list) option.argParser(listParser(spec));
+    else if (spec.choices) option.choices(spec.choices);
+    else if (spec.parse) option.argParser(spec.parse);
     if ('default' in row) option.default(row.default);
     if (spec.in[command]?.required) option.makeOptionMandatory();
     return option;

@@ -94,12 +94,18 @@ const HELP: Record<CommandName, CommandHelp> = {
       ),
   },
   run: {
-    description: 'run the stage suites on a board and write the run\'s reports',
-    after: exitCodes(
-      ['0', 'every check of every stage passed'],
-      ['1', 'a check failed, the kernel faulted or the board hung (the driver\'s fault); with --baseline also a regression'],
-      ['2', `the harness could not do its job (board unreachable, tool missing, build infrastructure); or ${BAD_INPUT}`],
-    ),
+    description: 'run the stage suites on a board (or a board matrix) and write the run\'s reports',
+    after:
+      '\nSeveral boards (--board a,b or repeated) or transports (--transport ssh,serial) make a board matrix:\n' +
+      'every board over every transport, each an ordinary run with its own reports, plus one folder\n' +
+      '(reports/matrix-<time>/, or --out) with a merged junit.xml (suites named "<board>/<transport>: stage N"),\n' +
+      'summary.md and matrix.json. A board\'s entries run one after another, real boards side by side,\n' +
+      'at most --jobs emulated boards at once.\n' +
+      exitCodes(
+        ['0', 'every check of every stage passed (a matrix: on every board and transport)'],
+        ['1', 'a check failed, the kernel faulted or the board hung (the driver\'s fault); with --baseline also a regression; a matrix: any run failed and none had an infrastructure error'],
+        ['2', `the harness could not do its job (board unreachable, tool missing, build infrastructure, history.json unreadable); a matrix: any run did; or ${BAD_INPUT}`],
+      ),
   },
   test: {
     description: 'npm test: the harness\'s own tests and the stage suites (default board qemu-imx25)',

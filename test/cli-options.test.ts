@@ -71,6 +71,17 @@ describe('cli-options: one table of options for every command', () => {
     expect((await parsed('compare', '-f', 'json', '--out', '-', '--perf-gate', 'a', 'b')).options).to.deep.equal({ format: 'json', out: '-', perfGate: true });
   });
 
+  it('run takes several boards and transports, repeated or as comma lists (a board matrix), each checked when parsed', async () => {
+    const r = await parsed('run', '--board', 'qemu-imx25', '-b', 'imx257,lab', '-t', 'ssh', '--transport', 'serial', '-j', '2');
+    expect(r.options).to.deep.include({ board: 'qemu-imx25,imx257,lab', transport: 'ssh,serial', jobs: 2 });
+    // One value replaces the default; it does not add to it.
+    expect((await parsed('run', '-b', 'imx257')).options).to.deep.include({ board: 'imx257' });
+    expect((await parsed('run', '-t', 'ssh,usb')).code).to.equal(2);
+    expect((await parsed('run', '-j', '0')).code).to.equal(2);
+    // Other commands take one transport, checked against the choices as before.
+    expect((await parsed('boot', '-t', 'ssh,serial', '--', 'true')).code).to.equal(2);
+  });
+
   it('each row is in the help of exactly the commands it names, with its help text and default', async () => {
     for (const command of COMMANDS) {
       const help = await helpOf(command);
@@ -100,8 +111,8 @@ describe('cli-options: one table of options for every command', () => {
     const run: CliOptions<'run'> = { board: 'b', boardsDir: 'd', modules: 'm', stages: '1', transport: 'ssh', perfGate: true };
     // @ts-expect-error stages has a default in run: always there
     const noStages: CliOptions<'run'> = { board: 'b', boardsDir: 'd', modules: 'm' };
-    // @ts-expect-error transport is one of its choices
-    const usb: CliOptions<'run'> = { board: 'b', boardsDir: 'd', modules: 'm', stages: '1', transport: 'usb' };
+    // @ts-expect-error transport is one of its choices (run takes a comma list of them: a string)
+    const usb: CliOptions<'test'> = { boardsDir: 'd', unit: false, transport: 'usb' };
     // test has no default board: it may be absent.
     const test: CliOptions<'test'> = { boardsDir: 'd', unit: false };
     // @ts-expect-error bench takes no transport

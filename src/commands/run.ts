@@ -4,16 +4,16 @@
 // is run first and the two runs are compared.
 import { join, resolve, sep } from 'node:path';
 import { checkoutRevision, resolveRevision, type RevisionTree } from '../build/revision.ts';
-import type { CliOptions } from '../cli-options.ts';
+import { listItems, type CliOptions } from '../cli-options.ts';
 import { compareRuns } from '../compare/compare.ts';
 import { renderComparisonHtml } from '../compare/render-html.ts';
 import { renderComparisonJson } from '../compare/render-json.ts';
 import { renderComparisonMarkdown } from '../compare/render-markdown.ts';
 import { renderComparisonText } from '../compare/render-text.ts';
 import { recordRunFolder } from '../compare/resolve.ts';
-import { loadBoard, type BoardConfig } from '../config/board.ts';
+import { loadBoard, type BoardConfig, type TransportKind } from '../config/board.ts';
 import { appendToHistory, historyPath } from '../history/record.ts';
-import { ExitCode } from '../errors.ts';
+import { ExitCode, HarnessError } from '../errors.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 import { writeReports, writeRunIndex } from '../reporters/index.ts';
 import type { RunResults } from '../results/model.ts';
@@ -39,6 +39,8 @@ export interface OneRun {
   outDir?: string;
   /** The reports folder (default reports/ of the harness): runs by id, latest, index.html, history.json. */
   reportsRoot?: string;
+  /** Stops the run as a signal would (a board matrix's own signal handling); without it the run handles SIGINT/SIGTERM/SIGHUP itself. */
+  abort?: AbortSignal;
   progress: Progress;
   /** A board kept open across runs (bisect): used as it is, not closed by this run. */
   session?: BoardSession;
@@ -52,12 +54,16 @@ export interface RunDone {
 
 /** Runs the suites (and the baseline and comparison when asked); returns 0/1/2 (pass / check failed or regression / infrastructure). */
 export async function runCommand(options: RunCliOptions): Promise<number> {
-  const config = loadBoard(options.board, { boardsDir: options.boardsDir });
+  const boards = [...new Set(listItems(options.board))];
+  const transports = options.transport === undefined ? undefined : [...new Set(listItems(options.transport) as TransportKind[])];
+  if (boards.length > 1 || (transports?.length ?? 0) > 1) return matrixRun(options, boards, transports);
+  const transport = transports?.[0];
+  const config = loadBoard(boards[0] ?? options.board, { boardsDir: options.boardsDir });
   const stages = parseStageList(options.stages);
   const progress = streamProgress();
   const modulesDir = resolve(options.modules);
   const reportsRoot = resolve(options.reportsDir ?? REPORTS_ROOT);
-  const common = { config, stages, modulesDir, progress, reportsRoot, ...(options.transport ? { transport: options.transport } : {}) };
+  const common = { config, stages, modulesDir, progress, reportsRoot, ...(transport ? { transport } : {}) };
   const outDir = options.out ? resolve(options.out) : undefined;
   if (options.baseline === undefined) {
     return (await runOnce({ ...common, ...(options.rev !== undefined ? { rev: options.rev } : {}), ...(outDir ? { outDir } : {}) })).exitCode;
@@ -91,6 +97,37 @@ export async function runCommand(options: RunCliOptions): Promise<number> {
   return comparison.regression ? ExitCode.checkFailed : b.exitCode;
 }
 
+/** `run` over several boards or transports (src/commands/matrix.ts): every entry a run as below. */
+async function matrixRun(options: RunCliOptions, boards: string[], transports: TransportKind[] | undefined): Promise<number> {
+  if (options.baseline !== undefined) throw new HarnessError('--baseline compares two runs of one board: give one board and one transport with it (a board matrix compares each run with its board\'s history instead)');
+  const { loadMatrix, runMatrix, defaultJobs } = await import('./matrix.ts');
+  const entries = loadMatrix(boards, transports, options.boardsDir);
+  const stages = parseStageList(options.stages);
+  const modulesDir = resolve(options.modules);
+  if (options.rev !== undefined) await resolveRevision(modulesDir, options.rev);
+  const reportsRoot = resolve(options.reportsDir ?? REPORTS_ROOT);
+  const done = await runMatrix({
+    entries,
+    jobs: options.jobs ?? defaultJobs(),
+    reportsRoot,
+    ...(options.out ? { out: resolve(options.out) } : {}),
+    progress: streamProgress(),
+    runEntry: (e, x) =>
+      runOnce({
+        config: e.config,
+        stages,
+        modulesDir,
+        transport: e.transport,
+        reportsRoot,
+        progress: x.progress,
+        abort: x.abort,
+        ...(options.rev !== undefined ? { rev: options.rev } : {}),
+        ...(x.outDir ? { outDir: x.outDir } : {}),
+      }),
+  });
+  return done.exitCode;
+}
+
 /** One run: checks the revision out when asked, runs the suites, writes the reports. */
 export async function runOnce(o: OneRun): Promise<RunDone> {
   const tree = o.rev !== undefined ? await checkoutRevision(o.modulesDir, o.rev) : undefined;
@@ -98,10 +135,15 @@ export async function runOnce(o: OneRun): Promise<RunDone> {
   let outcome: RunOutcome;
   // SIGINT/SIGTERM/SIGHUP: stop, write what was gathered (marked incomplete), exit 128+n; a second signal quits at once.
   const abort = new AbortController();
-  const undefer = deferSignals((signal) => {
+  const stop = (signal: string): void => {
     o.progress.phase(`${signal}: stopping the run and writing what was gathered (send it again to quit at once)`);
     abort.abort(signal);
-  });
+  };
+  const outer = o.abort;
+  const onOuter = (): void => stop(String(outer?.reason));
+  if (outer?.aborted) onOuter();
+  else outer?.addEventListener('abort', onOuter, { once: true });
+  const undefer = outer ? () => outer.removeEventListener('abort', onOuter) : deferSignals(stop);
   try {
     outcome = await executeRun({
       config: o.config,

@@ -212,7 +212,7 @@ function tally(cases: readonly Case[]) {
   };
 }
 
-function stageSuite(results: RunResults, stage: StageResult, index: number, attachment: string | undefined): Suite {
+function stageSuite(results: RunResults, stage: StageResult, index: number, attachment: string | undefined, name = stageClassName(results.board, stage.stage)): Suite {
   const cases: Case[] = [];
   const build = buildCase(results, stage);
   if (build) cases.push(build);
@@ -231,7 +231,7 @@ function stageSuite(results: RunResults, stage: StageResult, index: number, atta
   const err = stage.kernelEvents.map((e) => `[${e.class}] ${e.text}`).join('\n\n');
   return {
     attrs: {
-      name: stageClassName(results.board, stage.stage),
+      name,
       id: String(index),
       package: 'vnet',
       hostname: results.board.name,
@@ -261,11 +261,11 @@ function runProperties(results: RunResults): [string, string][] {
 
 // Infrastructure errors that ended the run are shown as errored cases, so a
 // CI summary reads "error" rather than a quiet green with fewer tests.
-function runSuite(results: RunResults, index: number): Suite | undefined {
+function runSuite(results: RunResults, index: number, name = runClassName(results.board)): Suite | undefined {
   if (results.errors.length === 0) return undefined;
   return {
     attrs: {
-      name: runClassName(results.board),
+      name,
       id: String(index),
       package: 'vnet',
       hostname: results.board.name,
@@ -313,5 +313,45 @@ export function renderJunit(results: RunResults, options: JunitOptions = {}): st
   const all = suites.flatMap((s) => s.cases);
   const t = tally(all);
   const head = `<testsuites name="${xmlAttr(`vnet-harness ${results.runId}`)}" tests="${t.tests}" failures="${t.failures}" errors="${t.errors}" time="${seconds(results.durationMs)}">`;
+  return ['<?xml version="1.0" encoding="UTF-8"?>', head, ...suites.map(renderSuite), '</testsuites>', ''].join('\n');
+}
+
+/** One entry of a board matrix: its run, with where CI finds its console.log, or why it left no results. */
+export type MatrixJunitRun =
+  | { results: RunResults; consoleLogPath?: string }
+  | { board: Pick<RunResults['board'], 'name' | 'transport'>; error: string };
+
+/** A run's label in a matrix: board and transport, `qemu-imx25/ssh`. */
+export function matrixLabel(board: Pick<RunResults['board'], 'name' | 'transport'>): string {
+  return `${board.name}/${board.transport}`;
+}
+
+/**
+ * One junit.xml for a board matrix: every run's suites, named
+ * `<board>/<transport>: stage N` (and `…: run` for infrastructure errors), so
+ * a CI view keeps boards and transports apart; cases keep their class names
+ * (`vnet.<board>.<transport>.stageN`), distinct per board and transport.
+ */
+export function renderJunitMatrix(runs: readonly MatrixJunitRun[], name: string, durationMs: number): string {
+  const suites: Suite[] = [];
+  for (const entry of runs) {
+    if ('error' in entry) {
+      const classname = runClassName(entry.board);
+      suites.push({
+        attrs: { name: `${matrixLabel(entry.board)}: run`, id: String(suites.length), package: 'vnet', hostname: entry.board.name, time: '0.000' },
+        properties: [['board', entry.board.name], ['transport', entry.board.transport]],
+        cases: [{ name: 'infrastructure-1', classname, outcome: { kind: 'error', type: 'infrastructure', message: oneLine(entry.error), body: entry.error } }],
+      });
+      continue;
+    }
+    const { results, consoleLogPath } = entry;
+    const attachment = consoleLogPath ?? results.consoleLog;
+    const label = matrixLabel(results.board);
+    for (const s of results.stages) suites.push(stageSuite(results, s, suites.length, attachment, `${label}: stage ${s.stage}`));
+    const run = runSuite(results, suites.length, `${label}: run`);
+    if (run) suites.push(run);
+  }
+  const t = tally(suites.flatMap((s) => s.cases));
+  const head = `<testsuites name="${xmlAttr(name)}" tests="${t.tests}" failures="${t.failures}" errors="${t.errors}" time="${seconds(durationMs)}">`;
   return ['<?xml version="1.0" encoding="UTF-8"?>', head, ...suites.map(renderSuite), '</testsuites>', ''].join('\n');
 }

@@ -51,13 +51,62 @@ async function readComparison(dir: string): Promise<RunComparison | undefined> {
   }
 }
 
-/** Reads every run folder directly under `reportsRoot` (symlinks such as `latest` are skipped). */
+/** A board matrix folder (matrix.json, junit.xml, summary.md) as the index lists it. */
+export interface MatrixIndexEntry {
+  dir: string;
+  sortKey: number;
+  matrixId?: string;
+  verdict?: string;
+  exitCode?: number;
+  /** `qemu-imx25/ssh: pass`, one per run. */
+  runs: string[];
+  problem?: string;
+}
+
+/** Reads the board matrix folders directly under `reportsRoot` (those with a matrix.json and no results.json). */
+export async function scanMatrices(reportsRoot: string): Promise<MatrixIndexEntry[]> {
+  const out: MatrixIndexEntry[] = [];
+  for (const entry of await readdir(reportsRoot, { withFileTypes: true })) {
+    const dir = path.join(reportsRoot, entry.name);
+    if (!entry.isDirectory() || !isMatrixFolder(dir)) continue;
+    const sortKey = (await stat(dir)).mtimeMs;
+    try {
+      const m = JSON.parse(await readFile(path.join(dir, 'matrix.json'), 'utf8')) as {
+        matrixId?: unknown;
+        startedAt?: unknown;
+        verdict?: unknown;
+        exitCode?: unknown;
+        entries?: { board?: unknown; transport?: unknown; verdict?: unknown }[];
+      };
+      const started = typeof m.startedAt === 'string' ? Date.parse(m.startedAt) : NaN;
+      out.push({
+        dir: entry.name,
+        sortKey: Number.isNaN(started) ? sortKey : started,
+        ...(typeof m.matrixId === 'string' ? { matrixId: m.matrixId } : {}),
+        ...(typeof m.verdict === 'string' ? { verdict: m.verdict } : {}),
+        ...(typeof m.exitCode === 'number' ? { exitCode: m.exitCode } : {}),
+        runs: (Array.isArray(m.entries) ? m.entries : []).map((e) => `${String(e.board)}/${String(e.transport)}: ${String(e.verdict)}`),
+      });
+    } catch (error) {
+      out.push({ dir: entry.name, sortKey, runs: [], problem: `matrix.json: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  }
+  return out.sort((a, b) => b.sortKey - a.sortKey || b.dir.localeCompare(a.dir));
+}
+
+// A board matrix's folder holds views of its runs, not a run of its own.
+function isMatrixFolder(dir: string): boolean {
+  return existsSync(path.join(dir, 'matrix.json')) && !existsSync(path.join(dir, 'results.json'));
+}
+
+/** Reads every run folder directly under `reportsRoot` (symlinks such as `latest`, and board matrix folders, are skipped). */
 export async function scanRuns(reportsRoot: string): Promise<IndexEntry[]> {
   const entries = await readdir(reportsRoot, { withFileTypes: true });
   const runs: IndexEntry[] = [];
   for (const entry of entries) {
     if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
     const dir = path.join(reportsRoot, entry.name);
+    if (isMatrixFolder(dir)) continue;
     const mtime = (await stat(dir)).mtimeMs;
     try {
       const results = await loadResults(path.join(dir, 'results.json'));
@@ -109,7 +158,7 @@ export interface IndexHistory {
 }
 
 /** Renders the index page from scanned runs, the comparison files found beside them and the run history. */
-export function renderRunIndex(runs: readonly IndexEntry[], comparisons: readonly string[] = [], history: IndexHistory = {}): string {
+export function renderRunIndex(runs: readonly IndexEntry[], comparisons: readonly string[] = [], history: IndexHistory = {}, matrices: readonly MatrixIndexEntry[] = []): string {
   const rows = runs.map((r) => {
     if (!r.ok) {
       return `<tr class="bad"><td class="mono">${html(r.dir)}</td><td colspan="7"><strong>unreadable:</strong> ${html(r.problem)}</td></tr>`;
@@ -133,6 +182,7 @@ export function renderRunIndex(runs: readonly IndexEntry[], comparisons: readonl
   return page('vnet-harness runs', `<h1>vnet-harness runs</h1>
 <p class="muted">${runs.length} run${runs.length === 1 ? '' : 's'}, newest first. <a href="latest/report.html">latest run</a></p>
 ${table}
+${matricesSection(matrices)}
 ${renderHistorySection(history.history, history.problem)}
 ${compare}`);
 }
@@ -149,5 +199,18 @@ export async function buildRunIndex(reportsRoot: string): Promise<string> {
     (h): IndexHistory => ({ history: h }),
     (error: unknown): IndexHistory => ({ problem: error instanceof Error ? error.message : String(error) }),
   );
-  return renderRunIndex(runs, comparisons, history);
+  return renderRunIndex(runs, comparisons, history, await scanMatrices(reportsRoot));
+}
+
+// Board matrices: each linked to its summary.md and merged junit.xml, with its runs' verdicts.
+function matricesSection(matrices: readonly MatrixIndexEntry[]): string {
+  if (matrices.length === 0) return '';
+  const items = matrices.map((m) => {
+    const verdict = m.verdict ? ` ${badge(m.verdict)}` : '';
+    const exit = m.exitCode === undefined ? '' : ` <span class="muted">exit ${m.exitCode}</span>`;
+    const runs = m.runs.length > 0 ? `: ${html(m.runs.join(', '))}` : '';
+    const problem = m.problem ? ` <span class="bad-text">${html(m.problem)}</span>` : '';
+    return `<li><a href="${href(m.dir, 'summary.md')}">${html(m.matrixId ?? m.dir)}</a>${verdict}${exit}${runs} · <a href="${href(m.dir, 'junit.xml')}">junit.xml</a>${problem}</li>`;
+  });
+  return `<h2 id="matrices">Board matrices</h2><ul>${items.join('')}</ul>`;
 }
