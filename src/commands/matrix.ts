@@ -103,6 +103,13 @@ export function matrixExitCode(exitCodes: readonly number[]): number {
   return ExitCode.ok;
 }
 
+// console.log as CI opens it, as a run's own junit.xml names it: relative to
+// where the job runs when below it (GitLab takes only those), else absolute.
+function attachmentPath(file: string): string {
+  const relative = path.relative(process.cwd(), file);
+  return relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+}
+
 /** A Progress whose lines name the entry (runs side by side interleave). */
 function labelled(progress: Progress, label: string): Progress {
   return { phase: (l) => progress.phase(`[${label}] ${l}`), update: (p, t) => progress.update(p, `[${label}] ${t}`), done: (l) => progress.done(`[${label}] ${l}`) };
@@ -178,7 +185,7 @@ export async function runMatrix(o: MatrixOptions): Promise<MatrixDone> {
   const exitCode = signal ? signalExitCode(signal as NodeJS.Signals) : matrixExitCode(outcomes.map((x) => x.exitCode));
   await mkdir(dir, { recursive: true });
   const junitRuns: MatrixJunitRun[] = outcomes.map((x) =>
-    'error' in x ? { board: { name: x.entry.config.name, transport: x.entry.transport }, error: x.error } : { results: x.results, consoleLogPath: path.relative(process.cwd(), path.join(x.outDir, 'console.log')) },
+    'error' in x ? { board: { name: x.entry.config.name, transport: x.entry.transport }, error: x.error } : { results: x.results, consoleLogPath: attachmentPath(path.join(x.outDir, 'console.log')) },
   );
   await writeFileAtomic(path.join(dir, 'junit.xml'), renderJunitMatrix(junitRuns, `vnet-harness ${id}`, durationMs));
   const model = matrixModel(id, started, durationMs, exitCode, o, outcomes, dir, signal);
