@@ -106,6 +106,17 @@ describe('module builds cached by the driver sources, kernel tree and compiler (
     expect(createHash('sha256').update(readFileSync(rebuilt!.module!)).digest('hex')).to.equal(rebuilt?.sha256);
   });
 
+  it('stages that must be built are built side by side; the results come in the order asked for', async () => {
+    const f = tree('f');
+    appendFileSync(join(f, 'virt_net_compat.h'), '/* all four stages change */\n');
+    const rs = await build(f, [4, 2, 1, 3]);
+    expect(rs.map((r) => `${r.stage}:${r.ok}:${r.compiled}`)).to.deep.equal(['4:true:true', '2:true:true', '1:true:true', '3:true:true']);
+    expect(new Set(rs.map((r) => r.entry)).size).to.equal(4);
+    for (const r of rs) expect(r.module).to.equal(join(r.entry, `virt_net${r.stage}.ko`));
+    const again = await build(f, [3, 1]);
+    expect(again.map((r) => `${r.stage}:${r.compiled}`)).to.deep.equal(['3:false', '1:false']);
+  });
+
   it('the key changes with the stage and the kernel tree (content and path), not with the driver tree\'s path', async () => {
     const kernel = join(tmp, 'kernel');
     mkdirSync(join(kernel, 'include', 'generated'), { recursive: true });

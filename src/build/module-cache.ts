@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import type { BuildResult, Diagnostic } from '../results/model.ts';
 import { cachedEntry, cacheRoot, completedEntry, inputsKey } from '../util/cache.ts';
@@ -108,18 +109,27 @@ export async function moduleBuildKey(o: CachedBuildOptions, stage: number): Prom
 export async function buildModulesCached(o: CachedBuildOptions): Promise<CachedBuild[]> {
   const sourceDir = resolve(o.sourceDir);
   const options = { ...o, sourceDir };
-  const results: CachedBuild[] = [];
+  const stages = o.stages ?? [1, 2, 3, 4];
+  const keys = await Promise.all(stages.map((stage) => moduleBuildKey(options, stage)));
+  const results: CachedBuild[] = new Array(stages.length);
   let built = false;
-  for (const stage of o.stages ?? [1, 2, 3, 4]) {
-    const key = await moduleBuildKey(options, stage);
-    const reused = await reuse(key, stage, sourceDir);
-    if (reused) {
-      results.push(reused);
-      continue;
+  // Each stage has its own build directory and only reads the kernel tree, so
+  // the stages that must be built are built side by side, one per host CPU:
+  // the board waits for them with nothing to do.
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < stages.length; i = next++) {
+      const stage = stages[i] as number;
+      const key = keys[i] as string;
+      const reused = await reuse(key, stage, sourceDir);
+      if (reused) results[i] = reused;
+      else {
+        built = true;
+        results[i] = await buildEntry(key, stage, options);
+      }
     }
-    built = true;
-    results.push(await buildEntry(key, stage, options));
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(availableParallelism(), stages.length)) }, lane));
   if (built) await pruneModuleEntries().catch(() => undefined);
   return results;
 }
