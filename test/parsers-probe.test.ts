@@ -1,4 +1,6 @@
-// The board-side ICMP echo probe: its output parser on real captured output,
+// The board-side ICMP echo probe: its output parser on real captured output
+// (the -F frames output captured on the emulated board, with the project's
+// stage 4 and with seeded bugs),
 // and the C program itself, built on the host with nolibc exactly as the
 // harness builds it for the board (src/build/probe.ts) and run for real on
 // loopback (as root), including against a deliberately faulty responder in a
@@ -13,12 +15,13 @@ import { fileURLToPath } from 'node:url';
 import { ensureNolibc, NOLIBC_PACKAGE } from '../src/build/nolibc.ts';
 import { probeCompileArgs } from '../src/build/probe.ts';
 import { ParseError } from '../src/parsers/parse-error.ts';
-import { parseProbeOutput, probeToPingStats, type ProbeReport } from '../src/parsers/probe.ts';
+import { parseProbeOutput, PROBE_FRAME_KINDS, probeToPingStats, type ProbeReport } from '../src/parsers/probe.ts';
 import { requireOnHost } from './helpers/require-host.ts';
 
 const PROBE_SRC = fileURLToPath(new URL('../kernel-modules/probe/vnet_probe.c', import.meta.url));
 const RESPONDER_SRC = fileURLToPath(new URL('./fixtures/parsers/probe/echo-responder.c', import.meta.url));
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/parsers/probe/${name}`, import.meta.url), 'utf8');
+const boardFixture = (name: string): string => readFileSync(new URL(`./fixtures/parsers/board/${name}`, import.meta.url), 'utf8');
 const isRoot = process.getuid?.() === 0;
 /** The board's probe must stay small: it crosses a 115200-baud console. */
 const MAX_ARM_PROBE_BYTES = 16 * 1024;
@@ -112,13 +115,66 @@ describe('parsers/probe', () => {
     it('refuses foreign, damaged or newer output, naming the line', () => {
       expect(() => parseProbeOutput('sh: /tmp/vnet/vnet_probe: not found\n')).to.throw(ParseError, /is this vnet_probe output/);
       const ok = fixture('loopback-ok.txt');
-      expect(() => parseProbeOutput(ok.replace('version=1', 'version=2'))).to.throw(ParseError, /version 2.*line 1/);
+      expect(() => parseProbeOutput(ok.replace('version=1', 'version=3'))).to.throw(ParseError, /version 3.*reads versions 1 and 2.*line 1/);
       expect(() => parseProbeOutput(ok.replace('rtt_us=48', 'rtt_us=4x8'))).to.throw(ParseError, /rtt_us=4x8 is not a number.*line 3/);
       expect(() => parseProbeOutput(ok.replace('ttl=64 rtt_us=48', 'rtt_us=48'))).to.throw(ParseError, /missing field ttl=/);
       expect(() => parseProbeOutput(ok.replace('verdict=ok', 'verdict=bad reasons=gremlins'))).to.throw(ParseError, /unknown reasons gremlins/);
       // A reply line lost on a noisy serial line: the summary no longer adds up.
       const lost = ok.split('\n').filter((l) => !l.startsWith('reply seq=3')).join('\n');
       expect(() => parseProbeOutput(lost)).to.throw(ParseError, /disagrees with the lines/);
+    });
+  });
+
+  describe('frames through an interface (-F), captured on the emulated board', () => {
+    it('reads the project\'s stage 4: six frames sent, nothing back, both echo requests with IP options answered', () => {
+      const r = parseProbeOutput(boardFixture('probe-frames-stage4.txt'));
+      expect(r.header).to.deep.include({ version: 2, target: '3.3.3.4', count: 2, iface: 'vnet0', source: '3.3.3.3', ipOptions: 40 });
+      expect(r.frames).to.deep.equal(
+        [['arp', 42], ['ipv6', 70], ['udp', 58], ['short', 30], ['truncated', 42], ['fragment', 66]].map(([kind, bytes]) => ({ kind, bytes })),
+      );
+      expect(r.frames.map((f) => f.kind)).to.deep.equal([...PROBE_FRAME_KINDS]);
+      expect(r.back).to.deep.equal([]);
+      expect(r.replies.map((x) => [x.seq, x.bytes, x.valid])).to.deep.equal([[1, 64, true], [2, 64, true]]);
+      expect(r.summary).to.include({ sent: 2, valid: 2, frames: 6, back: 0, outgoing: 0 });
+      expect(r.ok).to.equal(true);
+    });
+
+    it('reads frames that came back and replies that lost their options (every frame taken for an echo request)', () => {
+      const r = parseProbeOutput(fixture('frames-rewrites-any.txt'));
+      expect(r.back.map((b) => [b.kind, b.bytes, b.ethertype])).to.deep.equal([
+        ['arp', 42, 0x0806], ['ipv6', 70, 0x86dd], ['udp', 58, 0x0800], ['truncated', 42, 0x0800], ['fragment', 66, 0x0800],
+      ]);
+      expect(r.replies.map((x) => x.reasons)).to.deep.equal([['type', 'ip_csum', 'options'], ['type', 'ip_csum', 'options']]);
+      expect(r.summary).to.include({ frames: 6, back: 5 });
+      expect(r.ok).to.equal(false);
+    });
+
+    it('is not ok when only a frame came back, every reply valid (a reply read past a short frame)', () => {
+      const r = parseProbeOutput(fixture('frames-oob-short-frame.txt'));
+      expect(r.replies.every((x) => x.valid)).to.equal(true);
+      expect(r.back).to.deep.equal([{ kind: 'truncated', bytes: 1514, ethertype: 0x0800, line: 8 }]);
+      expect(r.ok).to.equal(false);
+    });
+
+    it('reads the tutorial\'s own stage 4: every frame back, duplicate replies, frames the board\'s stack sent', () => {
+      const r = parseProbeOutput(fixture('frames-tutorial.txt'));
+      expect(r.back.map((b) => b.kind)).to.deep.equal(['arp', 'ipv6', 'udp', 'other', 'short', 'truncated', 'fragment']);
+      expect(r.replies.map((x) => x.reasons.join())).to.deep.equal(['type,options', 'options,dup', 'type,options', 'options,dup']);
+      expect(r.summary).to.include({ received: 4, bad: 4, back: 7, outgoing: 3 });
+    });
+
+    it('reads an interface that does not exist as an error of stage iface', () => {
+      const r = parseProbeOutput(fixture('frames-no-iface.txt'));
+      expect(r.error).to.deep.equal({ stage: 'iface', errno: 19, message: 'No such device' });
+      expect(r.ok).to.equal(false);
+    });
+
+    it('reads a frame that could not be sent, and refuses a summary that disagrees with the back lines', () => {
+      const ok = boardFixture('probe-frames-stage4.txt');
+      const unsent = parseProbeOutput(ok.replace('frame kind=short bytes=30', 'frame kind=short bytes=30 errno=22 msg=Invalid argument').replace('frames=6', 'frames=5'));
+      expect(unsent.frames[3]).to.deep.equal({ kind: 'short', bytes: 30, error: { errno: 22, message: 'Invalid argument' } });
+      expect(() => parseProbeOutput(ok.replace('back=0', 'back=1'))).to.throw(ParseError, /disagrees with the lines/);
+      expect(() => parseProbeOutput(ok.replace('frames=6', 'frames=7'))).to.throw(ParseError, /disagrees with the lines/);
     });
   });
 
@@ -162,14 +218,60 @@ describe('parsers/probe', () => {
       expect(elf.bytes, `${elf.bytes} bytes`).to.be.below(MAX_ARM_PROBE_BYTES);
     });
 
-    it('prints what the glibc build printed (fixtures): usage error, send errors with their messages', function () {
+    it('prints what the glibc build printed (fixtures, the format version aside): usage error, send errors with their messages', function () {
       // spawns: built:probe
       const usage = run(probe, ['-c', '1', '-s', '99999', '127.0.0.1']);
       expect(usage.stdout).to.equal(fixture('usage-error.txt'));
       requireOnHost(this, isRoot && run('unshare', ['-n', 'true']).status === 0, 'root and unshare -n, a private network namespace (lo down)');
       const down = run('unshare', ['-n', probe, '-c', '2', '-i', '20', '-t', '300', '-l', '0', '-I', '0x1234', '127.0.0.1']);
       expect(down.status, down.stdout).to.equal(1);
-      expect(down.stdout).to.equal(fixture('lo-down-senderr.txt'));
+      // The glibc build printed format version 1; the records are unchanged in version 2.
+      expect(down.stdout).to.equal(fixture('lo-down-senderr.txt').replace('probe version=1 ', 'probe version=2 '));
+    });
+
+    describe('frames through an interface (-F) over a veth pair (private netns)', function () {
+      before(function () {
+        requireOnHost(this, isRoot && run('unshare', ['-n', 'true']).status === 0, 'root and unshare -n, a private network namespace');
+      });
+
+      /** Runs the probe with -F v0 in a fresh netns where v0 (3.3.3.3) is wired to v1, IPv6 on v1 as `ipv6` says. */
+      function overVeth(ipv6: boolean): { status: number | null; report: ProbeReport; stdout: string } {
+        const script = [
+          'ip link add v0 type veth peer name v1',
+          'ip addr add 3.3.3.3/24 dev v0',
+          `sysctl -q -w net.ipv6.conf.v1.disable_ipv6=${ipv6 ? 0 : 1}`,
+          'ip link set v0 up && ip link set v1 up',
+          // The peer's IPv6 link-local address must be usable (DAD) before it can answer.
+          ipv6 ? 'sleep 2' : 'true',
+          'exec "$@"',
+        ].join(' && ');
+        const r = run('unshare', ['-n', 'sh', '-c', script, 'sh', probe, '-F', 'v0', '-c', '1', '-t', '200', '-l', '100', '-I', '0x1234', '3.3.3.4']);
+        return { status: r.status, report: parseProbeOutput(r.stdout), stdout: r.stdout };
+      }
+
+      it('sends the six frames as the board capture shows them, from v0\'s own address; nobody answers the echo request', () => {
+        const r = overVeth(false);
+        expect(r.report.header, r.stdout).to.deep.include({ version: 2, iface: 'v0', source: '3.3.3.3', ipOptions: 40 });
+        expect(r.report.frames).to.deep.equal(parseProbeOutput(boardFixture('probe-frames-stage4.txt')).frames);
+        expect(r.report.back, r.stdout).to.deep.equal([]);
+        expect(r.report.timeouts).to.deep.equal([1]);
+        expect(r.status).to.equal(1);
+      });
+
+      it('reports what comes back: the peer\'s IPv6 stack answers the echo request to all nodes', () => {
+        const r = overVeth(true);
+        expect(r.report.back.map((b) => b.kind), r.stdout).to.include('ipv6');
+        expect(r.report.back.every((b) => b.ethertype === 0x86dd), r.stdout).to.equal(true);
+        expect(r.report.ok).to.equal(false);
+        expect(r.status).to.equal(1);
+      });
+
+      it('exits 2 with an error of stage iface for an interface that does not exist', () => {
+        // spawns: built:probe
+        const r = run('unshare', ['-n', probe, '-F', 'nosuch0', '-c', '1', '3.3.3.4']);
+        expect(r.status).to.equal(2);
+        expect(r.stdout).to.equal(fixture('frames-no-iface.txt'));
+      });
     });
 
     it('rejects bad usage with exit 2 and an error record', () => {

@@ -9,10 +9,20 @@
  * type 0 code 0, identifier, sequence, payload bytes, ICMP checksum, IP
  * header checksum, and that it comes from the target.
  *
+ * With -F iface it talks through a packet socket bound to that interface
+ * instead, as a real network would: it first sends frames the emulated peer
+ * must not answer (an ARP request, an IPv6 packet, a UDP datagram, a frame
+ * shorter than an IPv4 header, an ICMP echo request cut short of the length
+ * its header claims, the first fragment of an echo request), then its echo
+ * requests, each with a 40-byte IP record-route option (ihl 15, as ping -R
+ * sends), and reports every frame that comes back from the interface: the
+ * replies (whose options must come back unchanged) and anything else.
+ *
  * It uses no C library: it is built against the kernel's own minimal one,
  * nolibc (tools/include/nolibc in the kernel source), and talks to the
  * kernel through raw system calls only (socket, sendmsg, recvmsg, ppoll or
- * poll, clock_gettime, getpid, write, close, exit).  So it is a few KB, runs
+ * poll, clock_gettime, getpid, write, close, exit; with -F also bind and
+ * ioctl).  So it is a few KB, runs
  * on any board userland, and asks nothing of the board's kernel beyond those
  * calls.  The harness builds it (src/build/probe.ts); by hand:
  *   arm-linux-gnueabi-gcc -Os -s -static -nostdlib -fno-pie \
@@ -22,13 +32,14 @@
  * (the same with gcc for the host; src/build/probe.ts has the exact flags).
  *
  * Usage: vnet_probe [-c count] [-s size] [-i interval_ms] [-t timeout_ms]
- *                   [-l linger_ms] [-I id] target_ipv4
+ *                   [-l linger_ms] [-I id] [-F iface] target_ipv4
  *   -c  echo requests to send (default 3)
  *   -s  payload bytes per request (default 56, as ping)
  *   -i  milliseconds between requests (default 100; 0 sends them back to back)
  *   -t  milliseconds to wait for each reply (default 1000; -W is the same)
  *   -l  milliseconds to stay after the last reply, to catch duplicates (default 50)
  *   -I  ICMP identifier (default: the process id)
+ *   -F  frames through iface (from its own MAC and IPv4 address), see above
  * Numbers are read as strtoul(3) base 0 reads them (0x.. hex, 0.. octal);
  * the target as inet_aton(3) reads it.  Options and the target may come in
  * any order, as with GNU getopt.
@@ -37,22 +48,26 @@
  * Output (stdout, one record per line, each written with one write(2),
  * key=value fields) is documented in the harness's parser,
  * src/parsers/probe.ts.  Exit: 0 when every request got exactly one valid
- * reply in time, 1 otherwise, 2 on usage or socket errors.  Needs root (or
- * CAP_NET_RAW).
+ * reply in time (and, with -F, nothing else came back), 1 otherwise, 2 on
+ * usage or socket errors.  Needs root (or CAP_NET_RAW).
  */
 #ifndef NOLIBC
 #error "build with -nostdlib -static -include nolibc.h (see the comment above)"
 #endif
 #include <linux/in.h>
 #include <linux/uio.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/sockios.h>
 
-#define PROBE_FORMAT_VERSION 1
+#define PROBE_FORMAT_VERSION 2
 #define MAX_COUNT 10000
 #define MAX_SIZE 65000
 #define ICMP_HDR 8
 
 /* From the C library's headers, which this program does without. */
 #define AF_INET 2
+#define AF_PACKET 17
 #define SOCK_RAW 3
 #define MSG_DONTWAIT 0x40
 
@@ -77,7 +92,45 @@ struct probe {
 	unsigned int sent, valid, bad, received, timeouts, errors, ignored;
 	unsigned int send_errors;
 	int64_t rtt_min, rtt_max, rtt_sum;
+	/* -F: the interface, its index, MAC and IPv4 address (as s_addr) */
+	const char *iface;
+	int ifindex;
+	unsigned char mac[ETH_ALEN];
+	uint32_t source;
+	unsigned int frames, back, outgoing;
 };
+
+/* ifreq as SIOCGIF* take it: the name, then an index or a sockaddr. */
+struct ifreq_buf {
+	char name[16];
+	union {
+		int ifindex;
+		struct {
+			unsigned short family;
+			unsigned char data[14];
+		} addr;
+		unsigned char pad[24];
+	} u;
+};
+
+/* Frames sent with -F, told apart when they come back by EtherType or IP id. */
+static const struct {
+	const char *name;
+	unsigned int ethertype, ip_id;
+} kinds[] = {
+	{ "arp", ETH_P_ARP, 0 },
+	{ "ipv6", ETH_P_IPV6, 0 },
+	{ "udp", ETH_P_IP, 0x7601 },
+	{ "short", ETH_P_IP, 0x7602 },
+	{ "truncated", ETH_P_IP, 0x7603 },
+	{ "fragment", ETH_P_IP, 0x7604 },
+	{ "echo", ETH_P_IP, 0x7610 },
+};
+
+#define KIND_ECHO 6
+/* The IP option of the echo requests with -F: record route, 9 slots, then end of list. */
+#define IP_OPT_LEN 40
+static const unsigned char rr_option[IP_OPT_LEN] = { 7, 39, 4 };
 
 /* Per sequence number (1..count): state and send time. In .bss: no allocator. */
 static unsigned char state[MAX_COUNT + 1];
@@ -193,6 +246,7 @@ static const struct {
 	{ ENOMEM, "Cannot allocate memory" },
 	{ EACCES, "Permission denied" },
 	{ EFAULT, "Bad address" },
+	{ ENODEV, "No such device" },
 	{ EINVAL, "Invalid argument" },
 	{ ENFILE, "Too many open files in system" },
 	{ EMFILE, "Too many open files" },
@@ -245,6 +299,11 @@ static long probe_recvmsg(int fd, struct msg *m, int flags)
 	return my_syscall3(__NR_recvmsg, fd, m, flags);
 }
 
+static long probe_bind(int fd, const void *addr, int len)
+{
+	return my_syscall3(__NR_bind, fd, addr, len);
+}
+
 static int64_t now_us(void)
 {
 	struct timespec ts;
@@ -294,39 +353,120 @@ static unsigned int get16(const unsigned char *p)
 	return (unsigned int)(p[0] << 8 | p[1]);
 }
 
-static void send_request(struct probe *pr, unsigned int seq)
+static void put16(unsigned char *p, unsigned int v)
 {
-	static unsigned char buf[ICMP_HDR + MAX_SIZE];
-	size_t len = ICMP_HDR + pr->size;
-	struct sockaddr_in to;
-	struct iovec iov = { .iov_base = buf, .iov_len = len };
-	struct msg m;
-	uint16_t csum;
-	unsigned int i;
-	long r;
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
 
-	memset(buf, 0, ICMP_HDR);
-	buf[0] = 8; /* echo request */
-	buf[4] = (unsigned char)(pr->id >> 8);
-	buf[5] = (unsigned char)pr->id;
-	buf[6] = (unsigned char)(seq >> 8);
-	buf[7] = (unsigned char)seq;
-	for (i = 0; i < pr->size; i++)
-		buf[ICMP_HDR + i] = pattern(pr->id, seq, i);
-	csum = inet_csum(buf, len);
-	buf[2] = (unsigned char)(csum >> 8);
-	buf[3] = (unsigned char)csum;
+/* An Ethernet header from the interface's MAC to `to`; returns what follows. */
+static unsigned char *put_eth(const struct probe *pr, unsigned char *f,
+			      const unsigned char *to, unsigned int type)
+{
+	memcpy(f, to, ETH_ALEN);
+	memcpy(f + ETH_ALEN, pr->mac, ETH_ALEN);
+	put16(f + 12, type);
+	return f + ETH_HLEN;
+}
+
+/* An IPv4 header (20 + optlen bytes) from source to target; returns what follows. */
+static unsigned char *put_ipv4(const struct probe *pr, unsigned char *p,
+			       unsigned int tot_len, unsigned int id,
+			       unsigned int frag, unsigned int proto,
+			       const unsigned char *opt, unsigned int optlen)
+{
+	unsigned int hl = 20 + optlen;
+
+	memset(p, 0, 20);
+	p[0] = (unsigned char)(0x40 | hl / 4);
+	put16(p + 2, tot_len);
+	put16(p + 4, id);
+	put16(p + 6, frag);
+	p[8] = 64;
+	p[9] = (unsigned char)proto;
+	memcpy(p + 12, &pr->source, 4);
+	memcpy(p + 16, &pr->target, 4);
+	memcpy(p + 20, opt, optlen);
+	put16(p + 10, inet_csum(p, hl));
+	return p + hl;
+}
+
+/*
+ * The checksum of a UDP or ICMPv6 message of len bytes at msg (at most 64),
+ * with the pseudo-header of its addresses (alen bytes each: 4 or 16).
+ */
+static uint16_t pseudo_csum(const unsigned char *src, const unsigned char *dst,
+			    unsigned int alen, unsigned int proto,
+			    const unsigned char *msg, unsigned int len)
+{
+	unsigned char b[2 * 16 + 4 + 64];
+	unsigned int n = 2 * alen;
+
+	memcpy(b, src, alen);
+	memcpy(b + alen, dst, alen);
+	b[n] = 0;
+	b[n + 1] = (unsigned char)proto;
+	put16(b + n + 2, len);
+	memcpy(b + n + 4, msg, len);
+	return inet_csum(b, n + 4 + len);
+}
+
+/* Sends len bytes: to the target over the raw ICMP socket, or as a frame with -F. */
+static long send_buf(const struct probe *pr, const unsigned char *p, size_t len)
+{
+	struct sockaddr_in to;
+	struct iovec iov = { .iov_base = (void *)p, .iov_len = len };
+	struct msg m;
 
 	memset(&to, 0, sizeof(to));
 	to.sin_family = AF_INET;
 	to.sin_addr.s_addr = pr->target;
 	memset(&m, 0, sizeof(m));
-	m.name = &to;
-	m.namelen = sizeof(to);
+	if (!pr->iface) {
+		m.name = &to;
+		m.namelen = sizeof(to);
+	}
 	m.iov = &iov;
 	m.iovlen = 1;
+	return probe_sendmsg(pr->fd, &m, 0);
+}
+
+/* Writes echo request seq of id with size bytes of payload at p; returns its length. */
+static size_t put_echo(unsigned char *p, uint16_t id, unsigned int seq,
+		       unsigned int size)
+{
+	size_t len = ICMP_HDR + size;
+	unsigned int i;
+
+	memset(p, 0, ICMP_HDR);
+	p[0] = 8; /* echo request */
+	put16(p + 4, id);
+	put16(p + 6, seq);
+	for (i = 0; i < size; i++)
+		p[ICMP_HDR + i] = pattern(id, seq, i);
+	put16(p + 2, inet_csum(p, len));
+	return len;
+}
+
+/* Room for the Ethernet and IPv4 headers (with the option) of -F in front. */
+#define FRAME_HDR (ETH_HLEN + 20 + IP_OPT_LEN)
+
+static void send_request(struct probe *pr, unsigned int seq)
+{
+	static unsigned char buf[FRAME_HDR + ICMP_HDR + MAX_SIZE];
+	unsigned char *p = buf + FRAME_HDR;
+	size_t len = put_echo(p, pr->id, seq, pr->size);
+	long r;
+
+	if (pr->iface) {
+		p = buf;
+		put_ipv4(pr, put_eth(pr, buf, pr->mac, ETH_P_IP),
+			 (unsigned int)(20 + IP_OPT_LEN + len), kinds[KIND_ECHO].ip_id,
+			 0, IPPROTO_ICMP, rr_option, IP_OPT_LEN);
+		len += FRAME_HDR;
+	}
 	sent_us[seq] = now_us();
-	r = probe_sendmsg(pr->fd, &m, 0);
+	r = send_buf(pr, p, len);
 	if (r < 0) {
 		state[seq] = S_SENDERR;
 		pr->send_errors++;
@@ -340,6 +480,105 @@ static void send_request(struct probe *pr, unsigned int seq)
 	pr->sent++;
 }
 
+/* Sends frame f of kind k and reports it (with the error, if any). */
+static void send_frame(struct probe *pr, unsigned int k, const unsigned char *f,
+		       size_t len)
+{
+	long r = send_buf(pr, f, len);
+
+	out_s("frame kind=");
+	out_s(kinds[k].name);
+	out_key("bytes");
+	out_u64(len);
+	if (r < 0)
+		out_errno((int)-r);
+	else
+		pr->frames++;
+	out_end(1);
+}
+
+/* -F: the frames the emulated peer must not answer, one of each kind. */
+static void send_frames(struct probe *pr)
+{
+	static const unsigned char bcast[ETH_ALEN] = {
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff
+	};
+	static const unsigned char nodes_mac[ETH_ALEN] = { 0x33, 0x33, 0, 0, 0, 1 };
+	static const unsigned char nodes[16] = { 0xff, 2, [15] = 1 };
+	const unsigned char *src = (const unsigned char *)&pr->source;
+	const unsigned char *dst = (const unsigned char *)&pr->target;
+	uint16_t other_id = (uint16_t)(pr->id ^ 0xffff);
+	unsigned char f[128], ll[16], *p;
+
+	/* ARP request: who has target? tell source */
+	memset(f, 0, sizeof(f));
+	p = put_eth(pr, f, bcast, ETH_P_ARP);
+	put16(p, 1);
+	put16(p + 2, ETH_P_IP);
+	p[4] = ETH_ALEN;
+	p[5] = 4;
+	put16(p + 6, 1);
+	memcpy(p + 8, pr->mac, ETH_ALEN);
+	memcpy(p + 14, src, 4);
+	memcpy(p + 24, dst, 4);
+	send_frame(pr, 0, f, ETH_HLEN + 28);
+
+	/* IPv6: an ICMPv6 echo request from the link-local address to all nodes */
+	memset(f, 0, sizeof(f));
+	memset(ll, 0, sizeof(ll));
+	ll[0] = 0xfe;
+	ll[1] = 0x80;
+	ll[8] = pr->mac[0] ^ 2;
+	memcpy(ll + 9, pr->mac + 1, 2);
+	ll[11] = 0xff;
+	ll[12] = 0xfe;
+	memcpy(ll + 13, pr->mac + 3, 3);
+	p = put_eth(pr, f, nodes_mac, ETH_P_IPV6);
+	p[0] = 0x60;
+	put16(p + 4, 16);
+	p[6] = 58;
+	p[7] = 255;
+	memcpy(p + 8, ll, 16);
+	memcpy(p + 24, nodes, 16);
+	p[40] = 128;
+	put16(p + 44, pr->id);
+	put16(p + 46, 1);
+	memset(p + 48, 0x5a, 8);
+	put16(p + 42, pseudo_csum(ll, nodes, 16, 58, p + 40, 16));
+	send_frame(pr, 1, f, ETH_HLEN + 40 + 16);
+
+	/* UDP: 16 bytes from port 40000 to the discard port */
+	memset(f, 0, sizeof(f));
+	p = put_ipv4(pr, put_eth(pr, f, pr->mac, ETH_P_IP), 20 + 24,
+		     kinds[2].ip_id, 0, IPPROTO_UDP, rr_option, 0);
+	put16(p, 40000);
+	put16(p + 2, 9);
+	put16(p + 4, 24);
+	memset(p + 8, 0x5a, 16);
+	put16(p + 6, pseudo_csum(src, dst, 4, IPPROTO_UDP, p, 24));
+	send_frame(pr, 2, f, ETH_HLEN + 20 + 24);
+
+	/* Shorter than an IPv4 header: the first 16 bytes of an echo request's */
+	memset(f, 0, sizeof(f));
+	put_ipv4(pr, put_eth(pr, f, pr->mac, ETH_P_IP), 84, kinds[3].ip_id, 0,
+		 IPPROTO_ICMP, rr_option, 0);
+	send_frame(pr, 3, f, ETH_HLEN + 16);
+
+	/* An echo request cut after its ICMP header; its IPv4 header says 1500 bytes */
+	memset(f, 0, sizeof(f));
+	p = put_ipv4(pr, put_eth(pr, f, pr->mac, ETH_P_IP), 1500, kinds[4].ip_id,
+		     0, IPPROTO_ICMP, rr_option, 0);
+	put_echo(p, other_id, 0, 0);
+	send_frame(pr, 4, f, ETH_HLEN + 20 + ICMP_HDR);
+
+	/* The first fragment (MF, offset 0) of a 56-byte echo request: 32 bytes */
+	memset(f, 0, sizeof(f));
+	p = put_ipv4(pr, put_eth(pr, f, pr->mac, ETH_P_IP), 20 + 32,
+		     kinds[5].ip_id, 0x2000, IPPROTO_ICMP, rr_option, 0);
+	put_echo(p, other_id, 0, 48);
+	send_frame(pr, 5, f, ETH_HLEN + 20 + 32);
+}
+
 static void add_reason(char *reasons, size_t size, const char *r)
 {
 	size_t n = strlen(reasons);
@@ -351,23 +590,19 @@ static void add_reason(char *reasons, size_t size, const char *r)
 	reasons[n] = '\0';
 }
 
-/* Reports an ICMP error (unreachable, time exceeded...) quoting our request. */
-static void handle_icmp_error(struct probe *pr, uint32_t src,
-			      const unsigned char *icmp, size_t icmp_len)
+/* Reports an ICMP error (unreachable, time exceeded...) quoting our request; 0 if not ours. */
+static int handle_icmp_error(struct probe *pr, uint32_t src,
+			     const unsigned char *icmp, size_t icmp_len)
 {
 	const unsigned char *inner = icmp + ICMP_HDR;
 	size_t inner_ihl;
 
-	if (icmp_len < ICMP_HDR + 20 || (inner[0] >> 4) != 4 || inner[9] != IPPROTO_ICMP) {
-		pr->ignored++;
-		return;
-	}
+	if (icmp_len < ICMP_HDR + 20 || (inner[0] >> 4) != 4 || inner[9] != IPPROTO_ICMP)
+		return 0;
 	inner_ihl = (size_t)(inner[0] & 0x0f) * 4;
 	if (icmp_len < ICMP_HDR + inner_ihl + ICMP_HDR ||
-	    get16(inner + inner_ihl + 4) != pr->id) {
-		pr->ignored++;
-		return;
-	}
+	    get16(inner + inner_ihl + 4) != pr->id)
+		return 0;
 	pr->errors++;
 	out_s("icmperr seq=");
 	out_u(get16(inner + inner_ihl + 6));
@@ -378,9 +613,11 @@ static void handle_icmp_error(struct probe *pr, uint32_t src,
 	out_key("from");
 	out_ip(src);
 	out_end(1);
+	return 1;
 }
 
-static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, int64_t t)
+/* Reports an ICMP packet taken as a reply to us (or an error quoting us); 0 if not ours. */
+static int handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, int64_t t)
 {
 	char reasons[128] = "";
 	uint32_t src, dst;
@@ -389,16 +626,12 @@ static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, 
 	unsigned int type, code, id, seq;
 	int from_target, ip_ok, icmp_ok, pay_ok, ours, known;
 
-	if (n < 20 || (pkt[0] >> 4) != 4) {
-		pr->ignored++;
-		return;
-	}
+	if (n < 20 || (pkt[0] >> 4) != 4)
+		return 0;
 	ihl = (size_t)(pkt[0] & 0x0f) * 4;
 	tot = get16(pkt + 2);
-	if (ihl < 20 || n < ihl + ICMP_HDR) {
-		pr->ignored++;
-		return;
-	}
+	if (ihl < 20 || n < ihl + ICMP_HDR)
+		return 0;
 	if (tot > n || tot < ihl + ICMP_HDR)
 		tot = n; /* checked below as a length error */
 	memcpy(&src, pkt + 12, 4);
@@ -411,22 +644,18 @@ static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, 
 	seq = get16(icmp + 6);
 	from_target = src == pr->target;
 
-	if (type == 3 || type == 4 || type == 5 || type == 11 || type == 12) {
-		handle_icmp_error(pr, src, icmp, icmp_len);
-		return;
-	}
+	if (type == 3 || type == 4 || type == 5 || type == 11 || type == 12)
+		return handle_icmp_error(pr, src, icmp, icmp_len);
 	/* Our own request, looped back on its way to the target (loopback). */
-	if (type == 8 && dst == pr->target && id == pr->id)
-		return;
+	if (!pr->iface && type == 8 && dst == pr->target && id == pr->id)
+		return 1;
 
 	ours = id == pr->id;
 	if (!ours && from_target && seq >= 1 && seq <= pr->count && pr->size >= 8 &&
 	    payload_matches(pr, pr->id, seq, icmp + ICMP_HDR, icmp_len - ICMP_HDR))
 		ours = 1; /* our payload, damaged identifier */
-	if (!ours) {
-		pr->ignored++;
-		return;
-	}
+	if (!ours)
+		return 0;
 
 	pr->received++;
 	ip_ok = inet_csum(pkt, ihl) == 0;
@@ -452,6 +681,10 @@ static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, 
 		add_reason(reasons, sizeof(reasons), "icmp_csum");
 	if (!pay_ok)
 		add_reason(reasons, sizeof(reasons), "payload");
+	/* -F: the reply keeps the request's options */
+	if (pr->iface && (ihl != 20 + IP_OPT_LEN ||
+			  memcmp(pkt + 20, rr_option, IP_OPT_LEN)))
+		add_reason(reasons, sizeof(reasons), "options");
 	if (seq >= 1 && seq <= pr->count) {
 		if (state[seq] == S_ANSWERED)
 			add_reason(reasons, sizeof(reasons), "dup");
@@ -491,7 +724,7 @@ static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, 
 		/* A damaged reply still answers its request: no timeout later. */
 		if (seq >= 1 && seq <= pr->count && state[seq] == S_PENDING)
 			state[seq] = S_ANSWERED;
-		return;
+		return 1;
 	}
 	out_s(" verdict=ok");
 	out_end(1);
@@ -506,6 +739,39 @@ static void handle_packet(struct probe *pr, const unsigned char *pkt, size_t n, 
 			pr->rtt_max = rtt;
 		pr->rtt_sum += rtt;
 	}
+	return 1;
+}
+
+/* -F: a frame the interface received, or sent (not by us) */
+static void handle_frame(struct probe *pr, const unsigned char *f, size_t n,
+			 unsigned int pkttype, int64_t t)
+{
+	unsigned int type = n >= ETH_HLEN ? get16(f + 12) : 0, k;
+	const char *kind = "other";
+
+	if (pkttype == PACKET_OUTGOING) {
+		pr->outgoing++;
+		return;
+	}
+	if (type == ETH_P_IP && n >= ETH_HLEN + 20 && f[ETH_HLEN + 9] == IPPROTO_ICMP &&
+	    handle_packet(pr, f + ETH_HLEN, n - ETH_HLEN, t))
+		return;
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		if (type == kinds[k].ethertype &&
+		    (!kinds[k].ip_id ||
+		     (n >= ETH_HLEN + 6 && get16(f + ETH_HLEN + 4) == kinds[k].ip_id))) {
+			kind = kinds[k].name;
+			break;
+		}
+	}
+	pr->back++;
+	out_s("back kind=");
+	out_s(kind);
+	out_key("bytes");
+	out_u64(n);
+	out_key("ethertype");
+	out_hex16(type);
+	out_end(1);
 }
 
 /* An error record: the probe cannot go on (stage: usage, socket, recv, poll). */
@@ -523,6 +789,7 @@ static int drain(struct probe *pr)
 	static unsigned char buf[65536];
 
 	for (;;) {
+		struct sockaddr_ll from;
 		struct iovec iov;
 		struct msg m;
 		long n;
@@ -530,6 +797,9 @@ static int drain(struct probe *pr)
 		iov.iov_base = buf;
 		iov.iov_len = sizeof(buf);
 		memset(&m, 0, sizeof(m));
+		memset(&from, 0, sizeof(from));
+		m.name = &from;
+		m.namelen = sizeof(from);
 		m.iov = &iov;
 		m.iovlen = 1;
 		n = probe_recvmsg(pr->fd, &m, MSG_DONTWAIT);
@@ -541,7 +811,10 @@ static int drain(struct probe *pr)
 			out_error("recv", (int)-n);
 			return -1;
 		}
-		handle_packet(pr, buf, (size_t)n, now_us());
+		if (pr->iface)
+			handle_frame(pr, buf, (size_t)n, from.sll_pkttype, now_us());
+		else if (!handle_packet(pr, buf, (size_t)n, now_us()))
+			pr->ignored++;
 	}
 }
 
@@ -589,8 +862,12 @@ static int wait_readable(struct probe *pr, int64_t until)
 
 static int run(struct probe *pr)
 {
-	int64_t next_send = now_us(), linger_until = -1;
+	int64_t next_send, linger_until = -1;
 	unsigned int seq = 0;
+
+	if (pr->iface)
+		send_frames(pr);
+	next_send = now_us();
 
 	for (;;) {
 		int64_t now = now_us(), deadline, until;
@@ -626,7 +903,7 @@ static __attribute__((noreturn)) void usage(const char *msg)
 	out_s("vnet_probe: ");
 	out_s(msg);
 	out_s("\nusage: vnet_probe [-c count] [-s size] [-i interval_ms] [-t timeout_ms]\n"
-	      "                  [-l linger_ms] [-I id] target_ipv4");
+	      "                  [-l linger_ms] [-I id] [-F iface] target_ipv4");
 	out_end(2);
 	exit(2);
 }
@@ -737,10 +1014,52 @@ static int parse_ipv4(const char *s, uint32_t *out)
 	return 1;
 }
 
+/*
+ * -F: opens a packet socket bound to pr->iface and reads the interface's
+ * index, MAC and IPv4 address. Returns 0, or -errno with *stage saying where.
+ */
+static long open_iface(struct probe *pr, const char **stage)
+{
+	struct ifreq_buf ifr;
+	struct sockaddr_ll sll;
+	uint16_t all;
+	long r;
+
+	put16((unsigned char *)&all, ETH_P_ALL); /* network byte order */
+	*stage = "socket";
+	r = probe_socket(AF_PACKET, SOCK_RAW, all);
+	if (r < 0)
+		return r;
+	pr->fd = (int)r;
+	*stage = "iface";
+	if (strlen(pr->iface) >= sizeof(ifr.name))
+		return -ENODEV;
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.name, pr->iface, strlen(pr->iface));
+	r = sys_ioctl(pr->fd, SIOCGIFINDEX, &ifr);
+	if (r < 0)
+		return r;
+	pr->ifindex = ifr.u.ifindex;
+	r = sys_ioctl(pr->fd, SIOCGIFHWADDR, &ifr);
+	if (r < 0)
+		return r;
+	memcpy(pr->mac, ifr.u.addr.data, ETH_ALEN);
+	r = sys_ioctl(pr->fd, SIOCGIFADDR, &ifr);
+	if (r < 0)
+		return r;
+	memcpy(&pr->source, ifr.u.addr.data + 2, 4);
+	*stage = "bind";
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = all;
+	sll.sll_ifindex = pr->ifindex;
+	return probe_bind(pr->fd, &sll, sizeof(sll));
+}
+
 int main(int argc, char **argv)
 {
 	struct probe pr;
-	const char *target = 0;
+	const char *target = 0, *stage;
 	int i, targets = 0, options_done = 0;
 	long fd;
 	int rc;
@@ -753,7 +1072,7 @@ int main(int argc, char **argv)
 	pr.linger_ms = 50;
 	pr.id = (uint16_t)getpid();
 
-	/* Options as getopt(3) "c:s:i:t:W:l:I:" reads them, values attached or apart. */
+	/* Options as getopt(3) "c:s:i:t:W:l:I:F:" reads them, values attached or apart. */
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *value;
 
@@ -765,7 +1084,7 @@ int main(int argc, char **argv)
 			options_done = 1;
 			continue;
 		}
-		if (!strchr("cstiWlI", a[1]))
+		if (!strchr("cstiWlIF", a[1]))
 			usage("unknown option");
 		value = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : 0);
 		if (!value)
@@ -792,6 +1111,9 @@ int main(int argc, char **argv)
 		case 'I':
 			pr.id = (uint16_t)number(value, 0xffff, "id");
 			break;
+		case 'F':
+			pr.iface = value;
+			break;
 		}
 	}
 	if (targets != 1)
@@ -799,12 +1121,20 @@ int main(int argc, char **argv)
 	if (!parse_ipv4(target, &pr.target))
 		usage("target is not an IPv4 address");
 
-	fd = probe_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
-	if (fd < 0) {
-		out_error("socket", (int)-fd);
-		return 2;
+	if (pr.iface) {
+		fd = open_iface(&pr, &stage);
+		if (fd < 0) {
+			out_error(stage, (int)-fd);
+			return 2;
+		}
+	} else {
+		fd = probe_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+		if (fd < 0) {
+			out_error("socket", (int)-fd);
+			return 2;
+		}
+		pr.fd = (int)fd;
 	}
-	pr.fd = (int)fd;
 
 	out_s("probe version=");
 	out_u(PROBE_FORMAT_VERSION);
@@ -820,6 +1150,14 @@ int main(int argc, char **argv)
 	out_u(pr.interval_ms);
 	out_key("timeout_ms");
 	out_u(pr.timeout_ms);
+	if (pr.iface) {
+		out_key("iface");
+		out_sn(pr.iface, 40);
+		out_key("source");
+		out_ip(pr.source);
+		out_key("ip_options");
+		out_u(IP_OPT_LEN);
+	}
 	out_end(1);
 	rc = run(&pr);
 	out_s("summary sent=");
@@ -838,6 +1176,14 @@ int main(int argc, char **argv)
 	out_u(pr.send_errors);
 	out_key("ignored");
 	out_u(pr.ignored);
+	if (pr.iface) {
+		out_key("frames");
+		out_u(pr.frames);
+		out_key("back");
+		out_u(pr.back);
+		out_key("outgoing");
+		out_u(pr.outgoing);
+	}
 	if (pr.valid > 0) {
 		out_key("rtt_min_us");
 		out_i64(pr.rtt_min);
@@ -850,5 +1196,5 @@ int main(int argc, char **argv)
 	close(pr.fd);
 	if (rc < 0)
 		return 2;
-	return pr.valid == pr.count && pr.bad == 0 ? 0 : 1;
+	return pr.valid == pr.count && pr.bad == 0 && pr.back == 0 ? 0 : 1;
 }

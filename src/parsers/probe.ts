@@ -2,17 +2,32 @@
 // kernel-modules/probe/vnet_probe.c. busybox ping checks neither identifier,
 // payload nor checksums; the probe checks each reply and prints one record per
 // line, fields as key=value separated by single spaces (`msg=` is always last
-// and runs to the end of the line). Format version 1:
+// and runs to the end of the line). Format version 2 (version 1, the probe
+// before -F, printed the same records but frame and back, and reads the same):
 //
-//   probe version=1 target=3.3.3.4 id=0x1234 count=5 size=56 interval_ms=100 timeout_ms=1000
-//       first line: what the probe is about to do.
+//   probe version=2 target=3.3.3.4 id=0x1234 count=5 size=56 interval_ms=100 timeout_ms=1000
+//       first line: what the probe is about to do. With -F (frames through an
+//       interface) it ends with ` iface=vnet0 source=3.3.3.3 ip_options=40`: the
+//       interface, its IPv4 address, and the bytes of IP options (record route)
+//       of every echo request, which the replies must carry back unchanged.
+//   frame kind=arp bytes=42
+//       (-F) a frame the emulated peer must not answer was sent: kind arp, ipv6,
+//       udp, short (16 bytes of an IPv4 header), truncated (an echo request cut
+//       after its ICMP header, its IPv4 header claiming 1500 bytes) or fragment
+//       (the first fragment of an echo request). A frame that could not be sent
+//       ends with ` errno=N msg=text`.
+//   back kind=udp bytes=58 ethertype=0x0800
+//       (-F) a frame came in on the interface that is no reply to us: kind is
+//       the frame kind it was told apart as (by EtherType, IPv4 identification),
+//       or other.
 //   reply seq=1 id=0x1234 from=3.3.3.4 type=0 code=0 bytes=64 ttl=64 rtt_us=812
 //         icmp_csum=ok ip_csum=ok payload=ok verdict=ok               (one line)
 //       one ICMP packet taken as a reply to us (by identifier, or by our payload
 //       with a damaged identifier). bytes = ICMP header + payload. rtt_us is
 //       absent when seq names no request we sent. A bad reply ends with
 //       `verdict=bad reasons=a,b` from: type code id seq from length ip_csum
-//       icmp_csum payload dup late.
+//       icmp_csum payload options dup late (options: -F only, the reply's IP
+//       options differ from the request's).
 //   timeout seq=2
 //       no reply to request 2 within timeout_ms.
 //   senderr seq=3 errno=101 msg=Network is unreachable
@@ -24,21 +39,27 @@
 //       last line. received counts every reply packet (bad and duplicate ones
 //       too); valid counts requests answered once, correctly and in time;
 //       ignored counts other hosts' ICMP traffic. rtt_* over valid replies only.
+//       With -F it also has ` frames=6 back=0 outgoing=0`: frames sent, frames
+//       that came back (the back lines), frames others sent on the interface.
 //   error stage=socket errno=1 msg=Operation not permitted
 //       the probe could not run (stage: usage, alloc, socket, recv, poll); exit 2.
 //
-// Exit status: 0 when valid = count and bad = 0, 1 otherwise, 2 on errors.
+// Exit status: 0 when valid = count, bad = 0 and back = 0, 1 otherwise, 2 on errors.
 
 import type { PingStats } from '../results/model.ts';
 import { ParseError } from './parse-error.ts';
 
-/** The output format version this parser reads. */
-export const PROBE_FORMAT_VERSION = 1;
+/** The output format version the probe prints; this parser also reads version 1 (the same records but frame and back). */
+export const PROBE_FORMAT_VERSION = 2;
+const READABLE_VERSIONS = [1, PROBE_FORMAT_VERSION];
 
 /** Why the probe judged a reply bad. */
-export type ProbeReason = 'type' | 'code' | 'id' | 'seq' | 'from' | 'length' | 'ip_csum' | 'icmp_csum' | 'payload' | 'dup' | 'late';
+export type ProbeReason = 'type' | 'code' | 'id' | 'seq' | 'from' | 'length' | 'ip_csum' | 'icmp_csum' | 'payload' | 'options' | 'dup' | 'late';
 
-const REASONS: readonly ProbeReason[] = ['type', 'code', 'id', 'seq', 'from', 'length', 'ip_csum', 'icmp_csum', 'payload', 'dup', 'late'];
+const REASONS: readonly ProbeReason[] = ['type', 'code', 'id', 'seq', 'from', 'length', 'ip_csum', 'icmp_csum', 'payload', 'options', 'dup', 'late'];
+
+/** The frames the probe sends with -F that the emulated peer must not answer, in the order it sends them. */
+export const PROBE_FRAME_KINDS = ['arp', 'ipv6', 'udp', 'short', 'truncated', 'fragment'] as const;
 
 export interface ProbeHeader {
   version: number;
@@ -48,6 +69,26 @@ export interface ProbeHeader {
   size: number;
   intervalMs: number;
   timeoutMs: number;
+  /** -F: the interface the frames went through, its IPv4 address, the bytes of IP options of each echo request. */
+  iface?: string;
+  source?: string;
+  ipOptions?: number;
+}
+
+/** -F: a frame sent (or not: errno and message) that the peer must not answer. */
+export interface ProbeFrame {
+  kind: string;
+  bytes: number;
+  error?: { errno: number; message: string };
+}
+
+/** -F: a frame that came in on the interface and is no reply to the probe. */
+export interface ProbeBack {
+  /** The kind of frame it was told apart as, or `other`. */
+  kind: string;
+  bytes: number;
+  ethertype: number;
+  line: number;
 }
 
 export interface ProbeReply {
@@ -78,6 +119,10 @@ export interface ProbeSummary {
   errors: number;
   sendErrors: number;
   ignored: number;
+  /** -F: frames sent, frames that came back, frames others sent on the interface. */
+  frames?: number;
+  back?: number;
+  outgoing?: number;
   rttMinUs?: number;
   rttAvgUs?: number;
   rttMaxUs?: number;
@@ -90,13 +135,17 @@ export interface ProbeReport {
   timeouts: number[];
   sendErrors: { seq: number; errno: number; message: string }[];
   icmpErrors: { seq: number; type: number; code: number; from: string }[];
+  /** -F: the frames sent that the peer must not answer. */
+  frames: ProbeFrame[];
+  /** -F: every frame that came in and is no reply. */
+  back: ProbeBack[];
   /** Set when the probe could not run (exit status 2). */
   error?: { stage: string; errno: number; message: string };
   /** Absent when the probe stopped before its last line (killed, board lost). */
   summary?: ProbeSummary;
   /** Round-trip times of the valid replies, in ms, in the order they came. */
   rttsMs: number[];
-  /** Every request answered once, correctly and in time. */
+  /** Every request answered once, correctly and in time (and nothing else came back). */
   ok: boolean;
   /** Lines that are not probe records (shell noise), kept for reports. */
   unrecognized: { line: number; text: string }[];
@@ -104,14 +153,14 @@ export interface ProbeReport {
 
 /** Parses the probe's output; throws ParseError when it is not probe output or is damaged. */
 export function parseProbeOutput(output: string): ProbeReport {
-  const report: ProbeReport = { replies: [], timeouts: [], sendErrors: [], icmpErrors: [], rttsMs: [], ok: false, unrecognized: [] };
+  const report: ProbeReport = { replies: [], timeouts: [], sendErrors: [], icmpErrors: [], frames: [], back: [], rttsMs: [], ok: false, unrecognized: [] };
   const lines = output.split(/\r?\n/).map((l) => l.replace(/\r/g, ''));
   lines.forEach((text, i) => {
     const line = i + 1;
     if (text.trim() === '') return;
     const sp = text.indexOf(' ');
     const kind = sp < 0 ? text : text.slice(0, sp);
-    const known = ['probe', 'reply', 'timeout', 'senderr', 'icmperr', 'summary', 'error'];
+    const known = ['probe', 'reply', 'timeout', 'senderr', 'icmperr', 'frame', 'back', 'summary', 'error'];
     if (!known.includes(kind)) {
       report.unrecognized.push({ line, text });
       return;
@@ -120,8 +169,8 @@ export function parseProbeOutput(output: string): ProbeReport {
     switch (kind) {
       case 'probe': {
         const version = f.int('version');
-        if (version !== PROBE_FORMAT_VERSION) {
-          throw new ParseError('probe', `output format version ${version}; this harness reads version ${PROBE_FORMAT_VERSION}`, output, line);
+        if (!READABLE_VERSIONS.includes(version)) {
+          throw new ParseError('probe', `output format version ${version}; this harness reads versions ${READABLE_VERSIONS.join(' and ')}`, output, line);
         }
         report.header = {
           version,
@@ -132,8 +181,22 @@ export function parseProbeOutput(output: string): ProbeReport {
           intervalMs: f.int('interval_ms'),
           timeoutMs: f.int('timeout_ms'),
         };
+        if (f.has('iface')) {
+          report.header.iface = f.str('iface');
+          report.header.source = f.str('source');
+          report.header.ipOptions = f.int('ip_options');
+        }
         break;
       }
+      case 'frame': {
+        const frame: ProbeFrame = { kind: f.str('kind'), bytes: f.int('bytes') };
+        if (f.has('errno')) frame.error = { errno: f.int('errno'), message: f.str('msg') };
+        report.frames.push(frame);
+        break;
+      }
+      case 'back':
+        report.back.push({ kind: f.str('kind'), bytes: f.int('bytes'), ethertype: f.int('ethertype'), line });
+        break;
       case 'reply': {
         const verdict = f.str('verdict');
         if (verdict !== 'ok' && verdict !== 'bad') throw new ParseError('probe', `verdict must be ok or bad, got ${JSON.stringify(verdict)}`, output, line);
@@ -183,6 +246,11 @@ export function parseProbeOutput(output: string): ProbeReport {
           sendErrors: f.int('send_errors'),
           ignored: f.int('ignored'),
         };
+        if (f.has('frames')) {
+          s.frames = f.int('frames');
+          s.back = f.int('back');
+          s.outgoing = f.int('outgoing');
+        }
         if (f.has('rtt_min_us')) {
           s.rttMinUs = f.int('rtt_min_us');
           s.rttAvgUs = f.int('rtt_avg_us');
@@ -201,7 +269,15 @@ export function parseProbeOutput(output: string): ProbeReport {
   if (s) {
     const valid = report.replies.filter((r) => r.valid).length;
     const bad = report.replies.length - valid;
-    if (s.received !== report.replies.length || s.valid !== valid || s.bad !== bad || s.timeouts !== report.timeouts.length) {
+    const framesSent = report.frames.filter((x) => !x.error).length;
+    if (
+      s.received !== report.replies.length ||
+      s.valid !== valid ||
+      s.bad !== bad ||
+      s.timeouts !== report.timeouts.length ||
+      (s.frames ?? 0) !== framesSent ||
+      (s.back ?? 0) !== report.back.length
+    ) {
       throw new ParseError(
         'probe',
         `summary (received=${s.received} valid=${s.valid} bad=${s.bad} timeouts=${s.timeouts}) disagrees with the lines ` +
@@ -210,7 +286,8 @@ export function parseProbeOutput(output: string): ProbeReport {
       );
     }
   }
-  report.ok = report.header !== undefined && s !== undefined && report.error === undefined && s.valid === report.header.count && s.bad === 0;
+  report.ok =
+    report.header !== undefined && s !== undefined && report.error === undefined && s.valid === report.header.count && s.bad === 0 && report.back.length === 0;
   return report;
 }
 
