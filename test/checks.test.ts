@@ -88,6 +88,69 @@ describe('checks: a failed check says what was expected and what was seen', () =
   });
 });
 
+describe('checks: the frames through vnet0 that the peer must not answer (stage 4)', () => {
+  /** Stage 4's observations with the frames step's report and counters changed as a buggy driver would. */
+  function frames(change: (obs: ReturnType<typeof passingObservations>) => void) {
+    const obs = passingObservations(4);
+    change(obs);
+    return obs;
+  }
+  const afterCounters = (obs: ReturnType<typeof passingObservations>, delta: Record<string, number>) => {
+    const after = obs.frames!.after;
+    if (after.present) for (const [k, v] of Object.entries(delta)) after.reading.statistics[k] = (after.reading.statistics[k] ?? 0) + v;
+  };
+
+  it('frames-dropped fails when a frame is counted as transmitted instead of dropped, naming the counters', () => {
+    const obs = frames((o) => afterCounters(o, { tx_dropped: -1, tx_packets: 1, tx_bytes: 42 }));
+    const { result } = evaluate(spec(stage4, 'frames-dropped'), obs);
+    expect(result.verdict).to.equal('fail');
+    expect(checkFailureText(result)).to.match(/tx_dropped 6, tx_packets 2\b.*got .*tx_dropped 5, tx_packets 3\b/);
+  });
+
+  it('frames-dropped fails when the probe could not send a frame (the counters would say nothing)', () => {
+    const obs = frames((o) => {
+      o.frames!.parsed.frames[1] = { kind: 'ipv6', bytes: 70, error: { errno: 100, message: 'Network is down' } };
+      afterCounters(o, { tx_dropped: -1 });
+    });
+    expect(checkFailureText(evaluate(spec(stage4, 'frames-dropped'), obs).result)).to.match(/got sent \[arp; udp; short; truncated; fragment\]/);
+  });
+
+  it('frames-not-reflected names every frame that came back', () => {
+    const obs = frames((o) => {
+      o.frames!.parsed.back = [
+        { kind: 'udp', bytes: 58, ethertype: 0x0800, line: 9 },
+        { kind: 'arp', bytes: 42, ethertype: 0x0806, line: 10 },
+      ];
+    });
+    const { result } = evaluate(spec(stage4, 'frames-not-reflected'), obs);
+    expect(result.verdict).to.equal('fail');
+    expect(checkFailureText(result)).to.equal(
+      'frames that came back on vnet0 other than echo replies: expected none, got udp (58 bytes, EtherType 0x0800); arp (42 bytes, EtherType 0x0806)',
+    );
+  });
+
+  it('options-echo-answered names the replies that lost their options, and fails on missing replies', () => {
+    const bad = frames((o) => {
+      o.frames!.parsed = { ...o.frames!.parsed, replies: [1, 2].map((s) => probeReply(s, { valid: false, reasons: ['type', 'options'] })) };
+    });
+    expect(checkFailureText(evaluate(spec(stage4, 'options-echo-answered'), bad).result)).to.contain('seq 1: type, options');
+    const none = frames((o) => {
+      o.frames!.parsed = { ...o.frames!.parsed, replies: [] };
+    });
+    const { result } = evaluate(spec(stage4, 'options-echo-answered'), none);
+    expect(result.message).to.equal('no replies to the echo requests with IP options');
+  });
+
+  it('a stage that ended before the frames step leaves them not reached, never failed', () => {
+    const obs = frames((o) => {
+      delete o.frames;
+    });
+    for (const id of ['frames-dropped', 'frames-not-reflected', 'options-echo-answered']) {
+      expect(evaluate(spec(stage4, id), obs).result.verdict, id).to.equal('skipped');
+    }
+  });
+});
+
 describe('checks: a driver fault is a failure, never an error', () => {
   it('vnet0 missing where a reading needs it fails the check (present())', () => {
     const obs = passingObservations(3);

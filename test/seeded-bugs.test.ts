@@ -15,6 +15,7 @@ const BIN = join(PROJECT_ROOT, 'bin', 'vnet-harness.js');
 const BUGS = join(PROJECT_ROOT, 'test', 'fixtures', 'bugs');
 
 interface Expectation {
+  /** The seeded bug, or '' for the project's drivers as they are. */
   patch: string;
   stages: string;
   /** Per stage: its verdict and the ids of the checks that must fail (all others pass, or are not reached in a stage that stops early). */
@@ -25,6 +26,8 @@ interface Expectation {
 const PASS: StageExpectation = { verdict: 'pass', failing: [] };
 
 const CASES: Expectation[] = [
+  // The project's drivers as they are: every check of stage 4 passes, the frames through vnet0 included.
+  { patch: '', stages: '4', expect: { 4: PASS }, exitCode: 0 },
   {
     // The tutorial's own stage 1: the board panics on the first frame; the run recovers and goes on.
     patch: 'stage1-null-xmit.patch',
@@ -71,21 +74,37 @@ const CASES: Expectation[] = [
     // so busybox ping counts them: only the board-side probe sees the stale checksum.
     patch: 'stage4-stale-icmp-csum.patch',
     stages: '4',
-    expect: { 4: { verdict: 'fail', failing: ['probe-replies'] } },
+    expect: { 4: { verdict: 'fail', failing: ['probe-replies', 'options-echo-answered'] } },
     exitCode: 1,
   },
   {
-    // The IP layer drops a bad header checksum before ICMP sees it.
+    // The IP layer drops a bad header checksum before ICMP sees it (the probe's packet socket sees it, and says so).
     patch: 'stage4-bad-ip-csum.patch',
     stages: '4',
-    expect: { 4: { verdict: 'fail', failing: ['remote-ping-answered', 'probe-replies'] } },
+    expect: { 4: { verdict: 'fail', failing: ['remote-ping-answered', 'probe-replies', 'options-echo-answered'] } },
     exitCode: 1,
   },
   {
     // A reply carrying another sequence number: busybox ping does not mind, the probe does.
     patch: 'stage4-swapped-sequence.patch',
     stages: '4',
-    expect: { 4: { verdict: 'fail', failing: ['probe-replies'] } },
+    expect: { 4: { verdict: 'fail', failing: ['probe-replies', 'options-echo-answered'] } },
+    exitCode: 1,
+  },
+  {
+    // The tutorial's stage 4 behaviour: every frame is "answered" at IPv4 offsets. The pings still pass;
+    // the frames a real network carries come back rewritten, and the type byte lands in the IP options.
+    patch: 'stage4-rewrites-any-frame.patch',
+    stages: '4',
+    expect: { 4: { verdict: 'fail', failing: ['frames-dropped', 'frames-not-reflected', 'options-echo-answered'] } },
+    exitCode: 1,
+  },
+  {
+    // No length checks: the truncated echo request (42 bytes claiming 1500) is answered with 1514 bytes read
+    // past its end. No fault without KASAN; the pings and the echo requests with options still pass.
+    patch: 'stage4-oob-short-frame.patch',
+    stages: '4',
+    expect: { 4: { verdict: 'fail', failing: ['frames-dropped', 'frames-not-reflected'] } },
     exitCode: 1,
   },
 ];
@@ -96,7 +115,7 @@ async function patchedTree(patch: string, cleanup: string[]): Promise<string> {
   cleanup.push(dir);
   const tree = join(dir, 'virt_net');
   cpSync(DEFAULT_MODULES_DIR, tree, { recursive: true });
-  await execa('patch', ['-p1', '-s', '-i', join(BUGS, patch)], { cwd: tree });
+  if (patch !== '') await execa('patch', ['-p1', '-s', '-i', join(BUGS, patch)], { cwd: tree });
   return tree;
 }
 
@@ -108,7 +127,7 @@ describe('seeded bugs are caught by the right checks (emulated board) @board', f
   });
 
   for (const c of CASES) {
-    it(`${c.patch}: ${Object.entries(c.expect).map(([s, e]) => `stage ${s} ${e.verdict}${e.failing.length ? ` (${e.failing.join(', ')})` : ''}`).join('; ')}`, async () => {
+    it(`${c.patch || 'the project\'s drivers'}: ${Object.entries(c.expect).map(([s, e]) => `stage ${s} ${e.verdict}${e.failing.length ? ` (${e.failing.join(', ')})` : ''}`).join('; ')}`, async () => {
       const tree = await patchedTree(c.patch, cleanup);
       const out = join(tree, '..', 'run');
       const r = await execa('node', [BIN, 'run', '--modules', tree, '--stages', c.stages, '--out', out], { reject: false });

@@ -62,6 +62,7 @@ function shell(b: Behaviour = {}) {
     }
     if (part.startsWith('ping -c 3 -i 0.2 -W 2 3.3.3.4')) return { stdout: fixture('ping-remote-stage4.txt') };
     if (part.startsWith('ip neigh flush')) return { status: 0 };
+    if (part.startsWith(`${BOARD_PROBE} -F `)) return { stdout: fixture('probe-frames-stage4.txt') };
     if (part.startsWith(BOARD_PROBE)) return { stdout: fixture('probe-stage4.txt') };
     if (part.startsWith('rmmod virt_net')) {
       loaded = false;
@@ -117,9 +118,15 @@ describe('stage steps: named observations, one board command per step (fake boar
     expect(obs.probe?.command.command).to.equal(`${BOARD_PROBE} -c 20 -i 25 -t 1000 3.3.3.4`);
     expect(obs.probe?.parsed.replies.length).to.be.greaterThan(0);
     expect(obs.probe?.before.present && obs.probe.after.present).to.equal(true);
-    expect(obs.steps.map((s) => s.name)).to.deep.equal(['upload', 'insmod', 'ping-local', 'ping-remote', 'probe', 'rmmod']);
+    // The probe again through a packet socket on vnet0: the frames the peer must not answer, echo requests with IP options.
+    expect(obs.frames?.command.command).to.equal(`${BOARD_PROBE} -F vnet0 -c 2 -i 25 -t 1000 -l 200 3.3.3.4`);
+    expect(obs.frames?.parsed.frames.map((f) => f.kind)).to.deep.equal(['arp', 'ipv6', 'udp', 'short', 'truncated', 'fragment']);
+    expect(obs.frames?.parsed.header?.iface).to.equal('vnet0');
+    expect(obs.frames?.before.present && obs.frames.after.present).to.equal(true);
+    expect(record.commands.find((c) => c.includes(' -F vnet0 '))).to.match(/^ip neigh flush dev vnet0 /);
+    expect(obs.steps.map((s) => s.name)).to.deep.equal(['upload', 'insmod', 'ping-local', 'ping-remote', 'probe', 'frames', 'rmmod']);
     // One round trip per board step: the checksum added none.
-    expect(record.commands).to.have.length(5);
+    expect(record.commands).to.have.length(6);
   });
 
   const uploaded: [what: string, probeSum: PartAnswer][] = [
@@ -134,7 +141,7 @@ describe('stage steps: named observations, one board command per step (fake boar
       expect(obs.fault).to.equal(undefined);
       expect(record.uploads).to.deep.equal([`${WORK}/virt_net4.ko -> ${boardModulePath(4)}`, `${WORK}/vnet_probe -> ${BOARD_PROBE}`]);
       expect(record.commands).to.include(`chmod 755 ${BOARD_PROBE}`);
-      expect(obs.steps.map((s) => s.name)).to.deep.equal(['upload', 'insmod', 'upload', 'ping-local', 'ping-remote', 'probe', 'rmmod']);
+      expect(obs.steps.map((s) => s.name)).to.deep.equal(['upload', 'insmod', 'upload', 'ping-local', 'ping-remote', 'probe', 'frames', 'rmmod']);
     });
   }
 

@@ -55,7 +55,7 @@ export class Comparison {
  * check's time is the duration of the steps it names: the board time that
  * produced what it judged (several checks judging one step share its time).
  */
-export const CHECK_STEPS = ['insmod', 'ping-local', 'ping-remote', 'probe', 'rmmod'] as const;
+export const CHECK_STEPS = ['insmod', 'ping-local', 'ping-remote', 'probe', 'frames', 'rmmod'] as const;
 export type CheckStep = (typeof CHECK_STEPS)[number];
 
 export interface CheckSpec {

@@ -43,6 +43,8 @@ export interface StageObservations {
   /** Kernel log lines printed during ping 3.3.3.4. */
   remoteDmesg?: string[];
   probe?: ProbeObservation;
+  /** The probe's frames through a packet socket on vnet0 (-F): frames the peer must not answer, echo requests with IP options. */
+  frames?: ProbeObservation;
   rmmod?: CommandResult;
   /** Reading after rmmod (expected: interface missing). */
   unloaded?: SysfsReading;

@@ -19,6 +19,11 @@ export const BOARD_PROBE = `${BOARD_DIR}vnet_probe`;
 
 /** Bytes of an ICMP echo frame on vnet0 for busybox ping's default 56-byte payload: 14 + 20 + 8 + 56. */
 export const ECHO_FRAME_BYTES = 98;
+/** IP option bytes (record route, as ping -R) of the probe's echo requests through vnet0: ihl 15. */
+export const PROBE_IP_OPTION_BYTES = 40;
+/** Bytes of one of those echo request frames: 14 + 20 + 40 + 8 + 56. */
+export const OPTIONS_ECHO_FRAME_BYTES = 14 + 20 + PROBE_IP_OPTION_BYTES + 8 + 56;
+
 /** Bytes of an ARP request frame (14 + 28), without padding: virtual devices do not pad. */
 export const ARP_FRAME_BYTES = 42;
 export const EXPECTED_MAC = '08:89:89:89:89:11';
@@ -32,13 +37,19 @@ export interface StagePlan {
   remoteCount: number;
   /** Echo requests the board-side probe sends (0: no probe). */
   probeCount: number;
+  /**
+   * Echo requests with IP options the probe sends through a packet socket on
+   * vnet0 after the frames the peer must not answer (ARP, IPv6, UDP, short,
+   * truncated, a fragment); 0: no such step.
+   */
+  framesCount: number;
 }
 
 export const STAGES: readonly StagePlan[] = [
-  { stage: 1, title: 'registration only (transmit drops)', remoteAnswered: false, remoteCount: 1, probeCount: 0 },
-  { stage: 2, title: 'transmit hook prints cnt', remoteAnswered: false, remoteCount: 1, probeCount: 0 },
-  { stage: 3, title: 'tx statistics and MAC address', remoteAnswered: false, remoteCount: 1, probeCount: 0 },
-  { stage: 4, title: 'emulated wire: echo requests answered', remoteAnswered: true, remoteCount: 3, probeCount: 20 },
+  { stage: 1, title: 'registration only (transmit drops)', remoteAnswered: false, remoteCount: 1, probeCount: 0, framesCount: 0 },
+  { stage: 2, title: 'transmit hook prints cnt', remoteAnswered: false, remoteCount: 1, probeCount: 0, framesCount: 0 },
+  { stage: 3, title: 'tx statistics and MAC address', remoteAnswered: false, remoteCount: 1, probeCount: 0, framesCount: 0 },
+  { stage: 4, title: 'emulated wire: echo requests answered', remoteAnswered: true, remoteCount: 3, probeCount: 20, framesCount: 2 },
 ];
 
 /** Looks up a stage's plan. */

@@ -206,6 +206,32 @@ export const probeStep: StageStep = {
   },
 };
 
+/**
+ * The probe again, through a packet socket bound to vnet0 (-F): first the
+ * frames a real network carries that the peer must not answer, then echo
+ * requests with IP options; readings around it. The neighbour flush first
+ * stops ARP retransmissions an earlier step may have started (a driver
+ * without IFF_NOARP), which would be counted here.
+ */
+export const framesStep: StageStep = {
+  name: 'frames',
+  applies: (ctx) => ctx.plan.framesCount > 0 && ctx.inputs.probePath !== undefined,
+  async run(ctx) {
+    ctx.phase = 'frames';
+    const frames = await ctx.step('frames', () =>
+      sections(ctx.run, {
+        flush: `ip neigh flush dev ${IFACE} >/dev/null 2>&1; true`,
+        before: READ,
+        frames: `${BOARD_PROBE} -F ${IFACE} -c ${ctx.plan.framesCount} -i 25 -t 1000 -l 200 ${REMOTE_ADDRESS}`,
+        after: READ,
+      }),
+    );
+    const command = frames.part('frames');
+    ctx.obs.frames = { command, parsed: parseProbeOutput(command.stdout), before: frames.reading('before') ?? MISSING, after: frames.reading('after') ?? MISSING };
+    return 'next';
+  },
+};
+
 /** rmmod, a reading (vnet0 expected gone) and the stage's kernel log delta. */
 export const rmmodStep: StageStep = {
   name: 'rmmod',
@@ -222,4 +248,4 @@ export const rmmodStep: StageStep = {
 };
 
 /** The steps of every stage, in order (the tutorial's manual test). */
-export const STAGE_STEPS: readonly StageStep[] = [insmodStep, pingLocalStep, pingRemoteStep, probeStep, rmmodStep];
+export const STAGE_STEPS: readonly StageStep[] = [insmodStep, pingLocalStep, pingRemoteStep, probeStep, framesStep, rmmodStep];

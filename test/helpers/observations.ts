@@ -6,7 +6,8 @@ import type { SysfsReading } from '../../src/parsers/sysfs.ts';
 import type { ProbeReply, ProbeReport } from '../../src/parsers/probe.ts';
 import type { InterfaceReading } from '../../src/results/model.ts';
 import type { PingObservation, StageObservations } from '../../src/stages/exercise.ts';
-import { EXPECTED_MAC, stagePlan } from '../../src/stages/plan.ts';
+import { PROBE_FRAME_KINDS } from '../../src/parsers/probe.ts';
+import { EXPECTED_MAC, OPTIONS_ECHO_FRAME_BYTES, stagePlan } from '../../src/stages/plan.ts';
 
 /** A command that succeeded silently. */
 export function ok(command: string, stdout = ''): CommandResult {
@@ -59,6 +60,8 @@ export function probeReport(replies: ProbeReply[], count = stagePlan(4).probeCou
     timeouts: [],
     sendErrors: [],
     icmpErrors: [],
+    frames: [],
+    back: [],
     summary: { sent: count, received: replies.length, valid, bad: replies.length - valid, timeouts: count - replies.length, errors: 0, sendErrors: 0, ignored: 0 },
     rttsMs: [],
     ok: valid === count,
@@ -111,6 +114,19 @@ export function passingObservations(stage: number): StageObservations {
       after: probeAfter,
     };
     obs.steps.splice(4, 0, { name: 'probe', durationMs: 700 });
+  }
+  if (plan.framesCount > 0) {
+    const n = plan.framesCount;
+    const bytes = n * OPTIONS_ECHO_FRAME_BYTES;
+    const report = probeReport(Array.from({ length: n }, (_, i) => probeReply(i + 1, { bytes: 64 })), n);
+    report.header = { ...report.header!, iface: 'vnet0', source: '3.3.3.3', ipOptions: 40 };
+    report.frames = PROBE_FRAME_KINDS.map((kind) => ({ kind, bytes: 42 }));
+    report.summary = { ...report.summary!, frames: PROBE_FRAME_KINDS.length, back: 0, outgoing: 0 };
+    const framesAfter = reading(stage, {
+      tx_packets: frames + n, rx_packets: frames + n, tx_bytes: frames * 98 + bytes, rx_bytes: frames * 98 + bytes, tx_dropped: PROBE_FRAME_KINDS.length,
+    });
+    obs.frames = { command: ok('frames'), parsed: report, before: probeAfter, after: framesAfter };
+    obs.steps.splice(5, 0, { name: 'frames', durationMs: 400 });
   }
   return obs;
 }
