@@ -52,7 +52,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'arm-linux-gnueabi-gcc', package: 'gcc-arm-linux-gnueabi', scope: 'tests', why: 'the probe test cross-builds for the emulated board by name' },
   { command: 'bash', package: 'bash', scope: 'tests', why: 'a third shell for the sysfs reader' },
   { command: 'ps', package: 'procps', scope: 'tests', why: 'the interrupt and fault-survival tests find the QEMU processes of a run' },
-  { command: 'ip', package: 'iproute2', scope: 'tests', why: 'brings lo up in the probe tests\' private network namespace' },
+  { command: 'ip', package: 'iproute2', scope: 'tests', why: 'brings lo up, and a veth pair for the probe\'s -F, in the probe tests\' private network namespace' },
   { command: 'sysctl', package: 'procps', scope: 'tests', why: 'silences the kernel\'s echo replies in the probe tests\' namespace' },
   { command: 'python3', package: 'python3', scope: 'tests', why: 'Debian\'s Python runs junitparser (python3-junitparser), a JUnit reader that is not the harness, on the merged junit.xml of a board matrix' },
 ];
