@@ -5,9 +5,10 @@
 // two consecutive ssh runs (compare's verdict), the index shows it, compare
 // --against last-good finds the clean run; the matrix writes a report set
 // per board and transport and one merged junit.xml that junitparser reads
-// with every case distinct, and exits 1.
+// with every case distinct, and exits 1. A corrupt history.json is an
+// error that keeps it.
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -100,5 +101,20 @@ describe('run history and a board matrix on the emulated board @board', function
     const c = await execa('node', [BIN, 'compare', '--against', 'last-good', '--reports-dir', reports, sshBug.runId], { reject: false, all: true });
     expect(c.exitCode, c.all).to.equal(1);
     expect(c.all).to.contain(`against the last good run of qemu-imx25/ssh: ${join(reports, cleanRunId, 'results.json')}`);
+  });
+
+  it('a corrupt history.json: the run writes its reports, says what is wrong, leaves the file as it was and exits 2', async () => {
+    const file = join(reports, 'history.json');
+    const broken = (await readFile(file, 'utf8')).slice(0, 200);
+    await writeFile(file, broken);
+    const r = await execa('node', [BIN, 'run', '--stages', '3', '--transport', 'ssh', '--reports-dir', reports], { reject: false, all: true });
+    expect(r.exitCode, r.all).to.equal(2);
+    expect(r.all).to.match(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: not valid JSON`));
+    expect(r.all).to.contain('was not added to the history');
+    expect(await readFile(file, 'utf8')).to.equal(broken);
+    const runId = /run (\d{8}-\d{6}-[0-9a-f]{4}): PASS/.exec(r.all ?? '')?.[1];
+    expect(runId, r.all).to.be.a('string');
+    expect(existsSync(join(reports, runId!, 'results.json'))).to.equal(true);
+    expect(await readFile(join(reports, 'index.html'), 'utf8')).to.contain('history.json cannot be read:');
   });
 });
