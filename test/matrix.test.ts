@@ -144,6 +144,18 @@ describe('board matrix (no board)', () => {
       expect(lines.join('')).to.match(/qemu-imx25\/serial\s+FAIL/);
     });
 
+    it('the distinctness check can fail: two runs\' own junit.xml files pasted together repeat their cases', async function () {
+      requireOnHost(this, await junitparserAvailable(), 'python3-junitparser (Debian\'s /usr/bin/python3 with junitparser)');
+      const pass = await fixture('pass-run');
+      const { renderJunit } = await import('../src/reporters/junit.ts');
+      const body = (xml: string) => xml.split('\n').filter((l) => !l.startsWith('<?xml') && !/^<\/?testsuites/.test(l)).join('\n');
+      const pasted = path.join(root, 'pasted.xml');
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(pasted, `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites>\n${body(renderJunit(pass))}\n${body(renderJunit({ ...pass, runId: 'other' }))}\n</testsuites>\n`);
+      const keys = (await readJunit(pasted)).map((c) => `${c.classname}\u0000${c.name}`);
+      expect(new Set(keys).size).to.be.lessThan(keys.length);
+    });
+
     it('an entry that could not run is an errored case of its own, and the matrix exits 2', async function () {
       requireOnHost(this, await junitparserAvailable(), 'python3-junitparser (Debian\'s /usr/bin/python3 with junitparser)');
       const pass = await fixture('pass-run');
