@@ -14,9 +14,12 @@ import { matrixEntries, matrixExitCode, runMatrix, scheduleMatrix, type MatrixEn
 import type { BoardConfig } from '../src/config/board.ts';
 import { writeReports } from '../src/reporters/index.ts';
 import { parseResults } from '../src/reporters/load-results.ts';
-import type { RunResults } from '../src/results/model.ts';
+import type { BoardTarget } from '../src/board/target.ts';
+import type { RunResults, StageResult } from '../src/results/model.ts';
+import { runSuites } from '../src/stages/runner.ts';
 import { silentProgress } from '../src/util/progress.ts';
 import { junitparserAvailable, readJunit } from './helpers/junitparser.ts';
+import { passingObservations } from './helpers/observations.ts';
 import { requireOnHost } from './helpers/require-host.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'reports');
@@ -83,6 +86,41 @@ describe('board matrix (no board)', () => {
     expect(matrixExitCode([0, 0])).to.equal(0);
     expect(matrixExitCode([0, 1])).to.equal(1);
     expect(matrixExitCode([1, 2, 0])).to.equal(2);
+  });
+
+  it('two runs\' stage suites side by side in one process (--jobs 2) keep their results apart', async () => {
+    // The suites of a run are registered on a mocha instance of its own; two at once must not mix.
+    const buildOf = (stage: number) => ({ stage, ok: true, module: `/tmp/virt_net${stage}.ko`, warnings: [], diagnostics: [], compiled: false, durationMs: 1, log: '' });
+    const suites = (wrongMac: boolean, delayMs: number) =>
+      runSuites({
+        stages: [2, 3],
+        reporter: 'dot',
+        context: {
+          board: { name: wrongMac ? 'b' : 'a', config: { kmemleakMinAge: 5 } } as unknown as BoardTarget,
+          builds: new Map([2, 3].map((s) => [s, buildOf(s)])),
+          stageTimeoutMs: 10_000,
+          log: () => {},
+          exercise: async (_board, plan) => {
+            await sleep(delayMs);
+            const obs = passingObservations(plan.stage);
+            const loaded = obs.loaded;
+            if (wrongMac && plan.stage === 3 && loaded?.present) loaded.reading.address = '08:89:89:89:89:12';
+            return obs;
+          },
+        },
+      });
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    let a: StageResult[];
+    let b: StageResult[];
+    try {
+      [a, b] = await Promise.all([suites(false, 40), suites(true, 15)]);
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(a.map((s) => `${s.stage}:${s.verdict}`)).to.deep.equal(['2:pass', '3:pass']);
+    expect(b.map((s) => `${s.stage}:${s.verdict}`)).to.deep.equal(['2:pass', '3:fail']);
+    expect(b[1]!.checks.filter((c) => c.verdict === 'fail').map((c) => c.id)).to.deep.equal(['mac-address']);
   });
 
   describe('the matrix folder', () => {
