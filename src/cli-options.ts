@@ -177,7 +177,11 @@ export const OPTIONS = {
   reportsDir: {
     value: '<dir>',
     help: 'the reports folder: runs by id, latest, index.html and history.json (default: reports/ of the harness)',
-    in: { run: {}, compare: { help: 'the reports folder where run ids, latest and history.json are looked up (default: reports/ of the harness)' } },
+    in: {
+      run: {},
+      test: { help: 'the reports folder of the stage runs: runs by id, latest, index.html and history.json (default: reports/ of the harness)' },
+      compare: { help: 'the reports folder where run ids, latest and history.json are looked up (default: reports/ of the harness)' },
+    },
   },
   against: {
     value: '<which>',

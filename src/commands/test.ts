@@ -65,7 +65,7 @@ async function harnessTests(grep: string | undefined, unitOnly: boolean): Promis
 }
 
 /** Runs the stage suites on a board over one transport (reports written as `run` writes them) and tallies the checks. */
-async function stageRun(board: string, boardsDir: string, transport: 'ssh' | 'serial'): Promise<Tally> {
+async function stageRun(board: string, boardsDir: string, transport: 'ssh' | 'serial', reportsRoot: string | undefined): Promise<Tally> {
   const config = loadBoard(board, { boardsDir });
   process.stdout.write(`\n== stage suites on ${config.name} over ${transport}\n`);
   const { results, exitCode } = await runOnce({
@@ -74,6 +74,7 @@ async function stageRun(board: string, boardsDir: string, transport: 'ssh' | 'se
     stages: STAGES.map((s) => s.stage),
     transport,
     progress: streamProgress(),
+    ...(reportsRoot !== undefined ? { reportsRoot } : {}),
   });
   const tally: Tally = {
     passed: 0,
@@ -110,7 +111,7 @@ export async function testCommand(options: TestOptions): Promise<number> {
     const config = loadBoard(board, { boardsDir: options.boardsDir });
     const transports = options.transport ? [options.transport] : boardTransports(config);
     for (const transport of transports) {
-      add(await stageRun(board, options.boardsDir, transport));
+      add(await stageRun(board, options.boardsDir, transport, options.reportsDir));
       if (total.interrupted !== undefined) break;
     }
   }
