@@ -19,8 +19,11 @@ function readableTime(iso: string): string {
   return Number.isNaN(t) ? iso : `${new Date(t).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
+// The git revision names the repository's commit, which moves with any commit; the content hash
+// says whether the driver itself changed between two runs.
 function revision(e: HistoryEntry): string {
-  return e.driver.gitRevision ? `${e.driver.gitRevision.slice(0, 12)}${e.driver.gitDirty ? ' (dirty)' : ''}` : `content ${e.driver.contentHash.slice(0, 12)}`;
+  const content = `<br><span class="muted" title="sha256 over the driver tree">content ${html(e.driver.contentHash.replace(/^sha256:/, '').slice(0, 12))}</span>`;
+  return e.driver.gitRevision ? `${html(e.driver.gitRevision.slice(0, 12))}${e.driver.gitDirty ? ' (dirty)' : ''}${content}` : content.slice(4);
 }
 
 // "tx 3 dropped 3 · rx 0": packets always, dropped and errors when not zero.
@@ -82,7 +85,7 @@ function row(e: HistoryEntry, isLastGood: boolean): string {
     .join(' ');
   const cls = e.previous && 'regression' in e.previous && e.previous.regression ? 'regression bad' : isGood(e) ? '' : 'bad';
   return `<tr${cls ? ` class="${cls}"` : ''} data-run="${html(e.runId)}"><td class="nowrap">${id}${marks ? `<br>${marks}` : ''}</td>
-<td class="nowrap">${html(readableTime(e.startedAt))}</td><td class="mono">${html(revision(e))}</td><td>${badge(e.verdict)}</td><td>${stagesCell(e)}</td>
+<td class="nowrap">${html(readableTime(e.startedAt))}</td><td class="mono">${revision(e)}</td><td>${badge(e.verdict)}</td><td>${stagesCell(e)}</td>
 <td>${countersCell(e)}</td><td>${rttCell(e)}</td><td class="num">${html(formatDuration(e.durationMs))}</td>${previousCell(e)}</tr>`;
 }
 
