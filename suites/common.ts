@@ -68,7 +68,7 @@ export const cleanUnload = check('clean-unload', 'rmmod succeeds and vnet0 is go
   c.equal({ exitCode: r.exitCode, vnet0Present: need(obs.unloaded, 'the reading after rmmod').present }, { exitCode: 0, vnet0Present: false }, 'unload should remove vnet0');
 });
 
-export const noKernelFault = check('no-kernel-fault', 'no oops, panic, BUG, WARNING, lockup, KASAN or kmemleak report', 'stage', (obs, c) => {
+export const noKernelFault = check('no-kernel-fault', 'no oops, panic, BUG, WARNING, lockup, KASAN, UBSAN, lockdep, sleep-in-atomic or kmemleak report', 'stage', (obs, c) => {
   const events = obs.kernelEvents.map((e) => `${e.class}: ${e.firstLine}`);
   c.equal(events, [], 'kernel faults during the stage');
 });

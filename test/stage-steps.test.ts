@@ -30,6 +30,8 @@ interface Behaviour {
   insmod?: number;
   /** What `[ -x probe ] && sha256sum probe` prints on this board (default: no probe there, exit 1). */
   probeSum?: PartAnswer;
+  /** A kernel with kmemleak: the jiffies at the stage's start and what the list shows after the scans (default: no kmemleak). */
+  kmemleak?: { jiffies: number; list: string };
   /** Answer of a part, before the defaults (return undefined to take the default). */
   override?: (part: string, boot: number) => PartAnswer | undefined;
 }
@@ -48,6 +50,10 @@ function shell(b: Behaviour = {}) {
     if (part === 'dmesg') return { stdout: dmesg };
     if (part === `[ -x ${BOARD_PROBE} ] && sha256sum ${BOARD_PROBE}`) return b.probeSum ?? { status: 1 };
     if (part === 'true') return { status: 0 };
+    if (part.startsWith('[ -e /sys/kernel/debug/kmemleak ]')) return { stdout: b.kmemleak ? `${b.kmemleak.jiffies}\nkmemleak\n` : 'none\n' };
+    if (part.startsWith('grep "^virt_net')) return loaded ? { stdout: `${/virt_net\d/.exec(part)![0]} 16384 0 - Live 0xbf000000\n` } : { status: 1 };
+    if (part === 'echo scan > /sys/kernel/debug/kmemleak') return { status: b.kmemleak ? 0 : 1 };
+    if (part === 'cat /sys/kernel/debug/kmemleak') return { stdout: b.kmemleak?.list ?? '' };
     if (part.startsWith('[ $reset -eq 0 ] && insmod')) {
       loaded = (b.insmod ?? 0) === 0;
       if (loaded) dmesg += '[   10.500000] virt_net: registered vnet0\n';
@@ -108,6 +114,35 @@ describe('stage steps: named observations, one board command per step (fake boar
     expect(record.commands).to.have.length(4);
     expect(record.uploads).to.deep.equal([`${WORK}/virt_net2.ko -> ${boardModulePath(2)}`]);
     expect(lines.filter((l) => /^stage 2: \S+ \d+ ms$/.test(l))).to.have.length(5);
+  });
+
+  it('a kernel with kmemleak: after rmmod two scans and the list, once the last frame is old enough; the stage\'s own leak is a kmemleak event, the rest only counted', async () => {
+    const list = readFileSync(join(import.meta.dirname, 'fixtures', 'parsers', 'kernel', 'kmemleak-stage3-leak-skb.txt'), 'utf8');
+    const { board, record } = await fakeBoard(shell({ kmemleak: { jiffies: 4294939240, list } }));
+    const started = Date.now();
+    const obs = await exerciseStage(board, stagePlan(2), { ...INPUTS, kmemleakMinAgeMs: 400 }, 60_000);
+    expect(obs.fault).to.equal(undefined);
+    expect(obs.steps.map((s) => s.name)).to.deep.equal(['upload', 'insmod', 'ping-local', 'ping-remote', 'rmmod', 'kmemleak']);
+    // The first scan at once, the second (with the list) after the minimum age and its margin.
+    expect(record.commands.at(-2)).to.equal('echo scan > /sys/kernel/debug/kmemleak');
+    expect(record.commands.at(-1)).to.match(/^echo scan > \/sys\/kernel\/debug\/kmemleak\necho "\S+ \$\?"\ncat \/sys\/kernel\/debug\/kmemleak\n/);
+    expect(Date.now() - started).to.be.at.least(400);
+    expect(obs.leaks?.unattributed).to.equal(5);
+    expect(obs.kernelEvents.map((e) => [e.class, e.fatal])).to.deep.equal([['kmemleak', false]]);
+    expect(obs.kernelEvents[0]!.firstLine).to.equal(
+      'kmemleak: unreferenced object 0xc399cc00 (size 176), comm "ping": an skb of the stage\'s traffic (__alloc_skb by ping, pid 131) that nothing references after rmmod',
+    );
+    expect(obs.kernelEvents[0]!.text).to.include('arp_create+0x18c/0x858');
+  });
+
+  it('a kernel whose kmemleak fails to scan (it turned itself off): an error of the board, not a leak', async () => {
+    const { board } = await fakeBoard(
+      shell({ kmemleak: { jiffies: 1, list: '' }, override: (part) => (part === 'echo scan > /sys/kernel/debug/kmemleak' ? { stdout: 'sh: write error: Operation not permitted\n', status: 1 } : undefined) }),
+    );
+    const obs = await exerciseStage(board, stagePlan(2), { ...INPUTS, kmemleakMinAgeMs: 0 }, 60_000);
+    expect(obs.fault?.class).to.equal('error');
+    expect(obs.fault?.step).to.equal('kmemleak scan');
+    expect(obs.fault?.message).to.match(/^kmemleak scan failed \(exit 1\)/);
   });
 
   it('stage 4 on a board that already has this probe: its sha256 is read inside the insmod command, nothing more goes up, and the exchange is recorded with readings around it', async () => {
@@ -341,7 +376,7 @@ describe('mergeEvents and faultClass', () => {
     const console = classifyKernelText('[   10.1] WARNING: CPU: 0 PID: 1 at a.c:1 f\n[   10.2] ---[ end trace 0 ]---');
     const dmesg = classifyKernelText('[   10.100000] WARNING: CPU: 0 PID: 1 at a.c:1 f\n[   10.2] ---[ end trace 0 ]---\n[   12.0] BUG: scheduling while atomic: ping/1/0x00000002');
     const merged = mergeEvents(console, dmesg);
-    expect(merged.map((e) => e.class)).to.deep.equal(['warning', 'bug']);
+    expect(merged.map((e) => e.class)).to.deep.equal(['warning', 'atomic-sleep']);
     expect(merged[0]).to.equal(console[0]);
   });
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BoardTarget } from '../src/board/target.ts';
 import { classifyKernelText } from '../src/parsers/kernel-events.ts';
-import type { BuildResult, CheckResult, StageResult } from '../src/results/model.ts';
+import type { BuildResult, CheckResult, KernelEvent, StageResult } from '../src/results/model.ts';
 import type { StageObservations } from '../src/stages/exercise.ts';
 import { runSuites } from '../src/stages/runner.ts';
 import { stageVerdict } from '../src/stages/suite.ts';
@@ -40,7 +40,7 @@ async function runOn(observations: Record<number, StageObservations>): Promise<{
       stages,
       reporter: 'spec',
       context: {
-        board: { name: 'fake' } as BoardTarget,
+        board: { name: 'fake', config: { kmemleakMinAge: 5 } } as unknown as BoardTarget,
         builds: new Map(stages.map((s) => [s, build(s)])),
         stageTimeoutMs: 10_000,
         log: () => {},
@@ -133,5 +133,18 @@ describe('stageVerdict: a stage\'s verdict from its build, fault and checks', ()
     expect(stageVerdict(true, undefined, undefined, [checkOf('error'), checkOf('fail')])).to.equal('fail');
     expect(stageVerdict(true, undefined, undefined, [checkOf('pass'), checkOf('error')])).to.equal('error');
     expect(stageVerdict(true, undefined, undefined, [checkOf('pass'), checkOf('skipped')])).to.equal('pass');
+  });
+
+  it('a sanitizer report gives its class (the first one), after a fault and before the checks', () => {
+    const event = (cls: KernelEvent['class']): KernelEvent => ({ class: cls, firstLine: cls, text: cls, fatal: false });
+    const failed = [checkOf('fail')];
+    expect(stageVerdict(true, undefined, undefined, failed, [event('warning'), event('kasan'), event('kmemleak')])).to.equal('kasan');
+    expect(stageVerdict(true, undefined, undefined, failed, [event('kmemleak')])).to.equal('kmemleak');
+    expect(stageVerdict(true, undefined, undefined, failed, [event('lockdep')])).to.equal('lockdep');
+    expect(stageVerdict(true, undefined, undefined, failed, [event('atomic-sleep')])).to.equal('atomic-sleep');
+    expect(stageVerdict(true, undefined, undefined, failed, [event('ubsan')])).to.equal('ubsan');
+    expect(stageVerdict(true, undefined, undefined, failed, [event('warning')]), 'a WARNING is no sanitizer').to.equal('fail');
+    expect(stageVerdict(true, fault('crash'), undefined, failed, [event('kasan')])).to.equal('crash');
+    expect(stageVerdict(true, fault('error'), undefined, failed, [event('kasan')])).to.equal('error');
   });
 });

@@ -209,6 +209,12 @@ const SEVERITY: Record<StageVerdict, number> = {
   fail: 1,
   error: 1,
   hang: 2,
+  // A memory or locking bug the kernel reported and survived.
+  kasan: 2,
+  kmemleak: 2,
+  ubsan: 2,
+  lockdep: 2,
+  'atomic-sleep': 2,
   'build-error': 2,
   crash: 3,
 };

@@ -20,7 +20,7 @@ td.val{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font
 tr.bad td{background:#fff5f5}
 .badge{display:inline-block;padding:1px 9px;border-radius:10px;font-size:12px;font-weight:600;color:#fff;white-space:nowrap}
 .badge.big{font-size:15px;padding:3px 14px;border-radius:14px;vertical-align:3px;margin-left:8px}
-.v-pass{background:var(--pass)}.v-fail{background:var(--fail)}.v-crash{background:var(--crash)}.v-hang{background:var(--hang)}
+.v-pass{background:var(--pass)}.v-fail{background:var(--fail)}.v-crash{background:var(--crash)}.v-hang{background:var(--hang)}.v-sanitizer{background:var(--crash)}
 .v-build-error{background:var(--build)}.v-error{background:var(--error)}.v-skipped,.v-unknown{background:var(--skip)}
 .muted{color:var(--muted)}.nowrap{white-space:nowrap}
 dl.facts{display:grid;grid-template-columns:max-content 1fr max-content 1fr;gap:2px 14px;margin:10px 0 0}

@@ -4,7 +4,7 @@
 // came from the board or the results file goes through html().
 
 import { checkFailureText } from '../results/check-text.ts';
-import type { CheckResult, RunResults, StageResult, StageVerdict } from '../results/model.ts';
+import { isSanitizerClass, STAGE_VERDICTS, type CheckResult, type RunResults, type StageResult, type StageVerdict } from '../results/model.ts';
 import { rttPlot, sparkBars } from './html-charts.ts';
 import { renderConsoleHtml, type LocatedEvent } from './html-console.ts';
 import { STYLE } from './html-style.ts';
@@ -12,11 +12,11 @@ import { median, percentile } from './stats.ts';
 import { COUNTERS, buildWarnings, countChecks } from './summary.ts';
 import { formatDuration, formatValue, html } from './text.ts';
 
-const VERDICTS: readonly string[] = ['pass', 'fail', 'crash', 'hang', 'build-error', 'error', 'skipped'];
+const VERDICTS: readonly string[] = [...STAGE_VERDICTS, 'skipped'];
 
-/** A verdict badge; the class comes from a fixed list, never from the input. */
+/** A verdict badge; the class comes from a fixed list, never from the input (sanitizer classes share one colour). */
 export function badge(verdict: string, big = false): string {
-  const cls = VERDICTS.includes(verdict) ? `v-${verdict}` : 'v-unknown';
+  const cls = isSanitizerClass(verdict) ? 'v-sanitizer' : VERDICTS.includes(verdict) ? `v-${verdict}` : 'v-unknown';
   return `<span class="badge ${cls}${big ? ' big' : ''}">${html(verdict)}</span>`;
 }
 
@@ -185,7 +185,7 @@ function stepsBlock(stage: StageResult): string {
   return `<h3>Steps</h3><table><tbody>${rows.join('\n')}</tbody></table>`;
 }
 
-const BAD_STAGE: readonly StageVerdict[] = ['fail', 'crash', 'hang', 'build-error', 'error'];
+const BAD_STAGE: readonly StageVerdict[] = STAGE_VERDICTS.filter((v) => v !== 'pass');
 
 // Failed and errored checks, one line per distinct text: a stage the harness
 // could not exercise errs every check with the same words.

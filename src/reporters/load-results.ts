@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { HarnessError } from '../errors.ts';
-import { RESULTS_SCHEMA, type RunResults } from '../results/model.ts';
+import { KERNEL_EVENT_CLASSES, RESULTS_SCHEMA, STAGE_VERDICTS, type RunResults } from '../results/model.ts';
 
 const num = z.number();
 const diagnostic = z.looseObject({
@@ -20,16 +20,16 @@ const diagnostic = z.looseObject({
 // `skipped` was in the model until no code wrote it; a file that has one (written
 // by hand or by another tool) reads as `error`: a stage that did not run is no pass.
 const stageVerdict = z
-  .enum(['pass', 'fail', 'crash', 'hang', 'build-error', 'error', 'skipped'])
+  .enum([...STAGE_VERDICTS, 'skipped'])
   .transform((v) => (v === 'skipped' ? 'error' : v));
-const eventClass = z.enum(['oops', 'panic', 'bug', 'warning', 'soft-lockup', 'hung-task', 'rcu-stall', 'kasan', 'kmemleak', 'ubsan', 'hang']);
+const eventClass = z.enum(KERNEL_EVENT_CLASSES);
 
 /** The oldest schema this harness still reads (see upgrade()). */
 export const OLDEST_READABLE_SCHEMA = 1;
 
-/** The zod schema of results.json (schemas 1 and 2 have the same shape); unknown extra keys are kept. */
+/** The zod schema of results.json (schemas 1 to 3 have the same shape; 3 has more verdicts); unknown extra keys are kept. */
 export const runResultsSchema = z.looseObject({
-  schema: z.union([z.literal(OLDEST_READABLE_SCHEMA), z.literal(RESULTS_SCHEMA)]),
+  schema: z.union([z.literal(OLDEST_READABLE_SCHEMA), z.literal(2), z.literal(RESULTS_SCHEMA)]),
   runId: z.string().min(1),
   startedAt: z.string(),
   durationMs: num,
@@ -111,6 +111,7 @@ export const runResultsSchema = z.looseObject({
       startedAt: z.string(),
       durationMs: num,
       recovered: z.boolean().optional(),
+      kmemleak: z.looseObject({ unattributed: num, others: z.array(z.string()) }).optional(),
     }),
   ),
   errors: z.array(z.string()),
@@ -131,7 +132,8 @@ const HOLDS_VALUES = /^([\s\S]*?) \(expected [\s\S]*, got [\s\S]*\)$/;
 
 /** Brings a file of an older readable schema to the current model. */
 function upgrade(data: z.infer<typeof runResultsSchema>): RunResults {
-  if (data.schema === RESULTS_SCHEMA) return data as RunResults;
+  // Schema 2 differs from 3 only by verdicts it could not hold.
+  if (data.schema !== OLDEST_READABLE_SCHEMA) return { ...data, schema: RESULTS_SCHEMA } as RunResults;
   for (const stage of data.stages) {
     for (const check of stage.checks) {
       if (check.verdict !== 'fail' || check.message === undefined) continue;

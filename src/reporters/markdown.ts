@@ -11,6 +11,11 @@ const ICON: Record<StageVerdict, string> = {
   fail: '❌',
   crash: '💥',
   hang: '⏳',
+  kasan: '🐞',
+  kmemleak: '🐞',
+  ubsan: '🐞',
+  lockdep: '🐞',
+  'atomic-sleep': '🐞',
   'build-error': '🔨',
   error: '⚠️',
 };

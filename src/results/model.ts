@@ -6,31 +6,41 @@
 // Schema 2: a check's `message` is the check's own statement (the reports
 // add ": expected X, got Y"), and its `durationMs` is the board time it judged.
 
-export const RESULTS_SCHEMA = 2;
+//
+// Schema 3: a stage's verdict can be a sanitizer class (kasan, kmemleak,
+// ubsan, lockdep, atomic-sleep); kernel events have the classes lockdep and
+// atomic-sleep; a stage has `kmemleak` when the board's kernel was scanned.
+export const RESULTS_SCHEMA = 3;
 
 /**
- * Verdict of a whole stage. A selected stage always runs or errs: one the run
+ * Kernel reports that name a memory or locking bug the kernel survived: on a
+ * board whose kernel has the detector, the stage that caused one gets this
+ * class as its verdict (the driver's fault, like `fail`).
+ */
+export const SANITIZER_CLASSES = ['kasan', 'kmemleak', 'ubsan', 'lockdep', 'atomic-sleep'] as const;
+export type SanitizerClass = (typeof SANITIZER_CLASSES)[number];
+
+/**
+ * Verdicts of a whole stage. A selected stage always runs or errs: one the run
  * never got to (interrupted, board gone) is an `error` saying why, never a
  * verdict that reads as harmless as a pass. Stages not selected are absent.
+ * `fail`, `crash`, `hang` and the sanitizer classes are the driver's faults;
+ * `build-error` too; `error` is the board's, the host's or the harness's.
  */
-export type StageVerdict = 'pass' | 'fail' | 'crash' | 'hang' | 'build-error' | 'error';
+export const STAGE_VERDICTS = ['pass', 'fail', 'crash', 'hang', ...SANITIZER_CLASSES, 'build-error', 'error'] as const;
+export type StageVerdict = (typeof STAGE_VERDICTS)[number];
+
+/** Whether a verdict is a sanitizer class. */
+export function isSanitizerClass(v: string): v is SanitizerClass {
+  return (SANITIZER_CLASSES as readonly string[]).includes(v);
+}
 
 /** Verdict of one check inside a stage. */
 export type CheckVerdict = 'pass' | 'fail' | 'error' | 'skipped';
 
-/** Classes of kernel messages the console watcher reports. */
-export type KernelEventClass =
-  | 'oops'
-  | 'panic'
-  | 'bug'
-  | 'warning'
-  | 'soft-lockup'
-  | 'hung-task'
-  | 'rcu-stall'
-  | 'kasan'
-  | 'kmemleak'
-  | 'ubsan'
-  | 'hang';
+/** Classes of kernel messages the console watcher (and the kmemleak scan) report. */
+export const KERNEL_EVENT_CLASSES = ['oops', 'panic', 'bug', 'warning', 'soft-lockup', 'hung-task', 'rcu-stall', ...SANITIZER_CLASSES, 'hang'] as const;
+export type KernelEventClass = (typeof KERNEL_EVENT_CLASSES)[number];
 
 /** A kernel fault seen on the console or in dmesg. */
 export interface KernelEvent {
@@ -138,6 +148,14 @@ export interface StageResult {
   steps: StepTiming[];
   startedAt: string;
   durationMs: number;
+  /**
+   * Set when the stage ended with a kmemleak scan (the board's kernel has
+   * kmemleak): `unattributed` counts the reports the scan listed that the
+   * stage did not cause (other processes' objects, older ones), `others` the
+   * first few of those reports as the kernel printed them; the stage's own
+   * are kernel events of class kmemleak.
+   */
+  kmemleak?: { unattributed: number; others: string[] };
   /**
    * Whether the board was power-cycled during this stage: before its steps (an
    * earlier stage left it dirty: a module that would not unload, vnet0 still

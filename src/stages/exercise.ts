@@ -92,7 +92,7 @@ export async function exerciseStage(board: StageBoard, plan: StagePlan, inputs: 
   }
   ctx.watch.pause();
   // Boards without a console capture still show faults in the kernel log.
-  obs.kernelEvents = mergeEvents(ctx.watch.events(), classifyKernelText(obs.dmesg.join('\n')));
+  obs.kernelEvents = [...mergeEvents(ctx.watch.events(), classifyKernelText(obs.dmesg.join('\n'))), ...(obs.leaks?.events ?? [])];
   return obs;
 }
 

@@ -50,6 +50,8 @@ export interface StageObservations {
   unloaded?: SysfsReading;
   dmesg: string[];
   kernelEvents: KernelEvent[];
+  /** The kmemleak scan after rmmod (kernels with kmemleak): the stage's leaks, and how many other suspects it listed. */
+  leaks?: { events: KernelEvent[]; unattributed: number; others: string[] };
   steps: StepTiming[];
   fault?: StageFault;
   recovered?: boolean;

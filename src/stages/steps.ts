@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { PowerDriver } from '../board/power.ts';
 import type { BoardStrategy } from '../board/strategy.ts';
 import { dmesgDelta } from '../parsers/dmesg.ts';
+import { attributeLeaks, moduleRange, parseKmemleak } from '../parsers/kmemleak.ts';
 import { parseProbeOutput } from '../parsers/probe.ts';
 import { sysfsReadCommand } from '../parsers/sysfs.ts';
 import type { SerialConsole } from '../transport/console.ts';
@@ -35,6 +36,8 @@ export interface StageInputs {
   log?: (line: string) => void;
   /** Aborted when the run is interrupted (its reason is the signal): no recovery, the stage ends as an error. */
   abort?: AbortSignal;
+  /** How old an object must be for the board's kmemleak to report it (the board file's kmemleak.min_age; default 5 s). */
+  kmemleakMinAgeMs?: number;
 }
 
 /** One stage being exercised: what every step reads and writes. */
@@ -54,6 +57,10 @@ export interface StepContext {
   dmesgBefore: string;
   /** True once the last step read the kernel log delta itself. */
   dmesgTaken: boolean;
+  /** Set when the board's kernel has kmemleak and its suspects were cleared at the stage's start; the module's load address once it is loaded. */
+  kmemleak?: { startJiffies?: number; moduleRange?: { base: number; size: number } };
+  /** When the last step that sent frames ended (Date.now()). */
+  lastTrafficAt?: number;
 }
 
 /** A named step: `run` records its observations and says whether the stage goes on. */
@@ -65,6 +72,18 @@ export interface StageStep {
 }
 
 const READ = sysfsReadCommand(IFACE);
+
+const KMEMLEAK = '/sys/kernel/debug/kmemleak';
+
+/**
+ * At a stage's start, on a kernel with kmemleak (debugfs mounted if it was
+ * not): forget the suspects so far, print the jiffies (the stage's leaks are
+ * allocated after it) and `kmemleak`; elsewhere print `none`.
+ */
+const KMEMLEAK_START = [
+  `[ -e ${KMEMLEAK} ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null`,
+  `if [ -e ${KMEMLEAK} ] && echo clear > ${KMEMLEAK} 2>/dev/null; then sed -n 's/^jiffies: //p' /proc/timer_list 2>/dev/null | head -n 1; echo kmemleak; else echo none; fi`,
+].join('; ');
 
 /** The probe runs on this stage (it has a probe count and the probe was built). */
 const withProbe = (ctx: StepContext): boolean => ctx.inputs.probePath !== undefined && ctx.plan.probeCount > 0;
@@ -96,9 +115,12 @@ async function uploadAndInsmod(ctx: StepContext) {
       dmesg: 'dmesg',
       // The probe stays on the board between stages and runs: it goes up only when this differs.
       probeSum: withProbe(ctx) ? `[ -x ${BOARD_PROBE} ] && sha256sum ${BOARD_PROBE}` : 'true',
+      kmemleak: KMEMLEAK_START,
       // Loaded only on a board in the known state.
       insmod: `[ $reset -eq 0 ] && insmod ${remoteKo}`,
       loaded: READ,
+      // Where the module sits, for the leak scan: its frames print as bare addresses once it is unloaded.
+      address: `grep "^${MODULE_NAMES[ctx.plan.stage - 1] ?? 'virt_net'} " /proc/modules`,
     }),
   );
 }
@@ -132,6 +154,12 @@ export const insmodStep: StageStep = {
       obs.fault = { class: 'error', step: 'reset', message: `board not in a known state: ${obs.reset.stdout}${obs.reset.stderr}` };
       return 'stop';
     }
+    const leakStart = (first.output('kmemleak') ?? '').trim().split('\n');
+    if (leakStart.at(-1) === 'kmemleak') {
+      const jiffies = /^\d+$/.test(leakStart[0] ?? '') ? Number(leakStart[0]) : undefined;
+      const range = moduleRange(first.output('address') ?? '');
+      ctx.kmemleak = { ...(jiffies === undefined ? {} : { startJiffies: jiffies }), ...(range ? { moduleRange: range } : {}) };
+    }
     if (withProbe(ctx)) {
       const probePath = ctx.inputs.probePath ?? '';
       const want = createHash('sha256').update(await readFile(probePath)).digest('hex');
@@ -162,6 +190,7 @@ export const pingLocalStep: StageStep = {
     ctx.obs.ifconfig = local.part('ifconfig');
     if (ctx.obs.ifconfig.exitCode !== 0) return 'stop';
     ctx.obs.localPing = local.ping('ping', 'before', 'after');
+    ctx.lastTrafficAt = Date.now();
     return 'next';
   },
 };
@@ -186,6 +215,7 @@ export const pingRemoteStep: StageStep = {
       }),
     );
     ctx.obs.remotePing = remote.ping('ping', 'before', 'after');
+    ctx.lastTrafficAt = Date.now();
     ctx.obs.remoteDmesg = dmesgDelta(remote.output('dmesgBefore') ?? '', remote.output('dmesgAfter') ?? '').lines.map((l) => l.text);
     return 'next';
   },
@@ -202,6 +232,7 @@ export const probeStep: StageStep = {
     );
     const command = probe.part('probe');
     ctx.obs.probe = { command, parsed: parseProbeOutput(command.stdout), before: probe.reading('before') ?? MISSING, after: probe.reading('after') ?? MISSING };
+    ctx.lastTrafficAt = Date.now();
     return 'next';
   },
 };
@@ -228,6 +259,7 @@ export const framesStep: StageStep = {
     );
     const command = frames.part('frames');
     ctx.obs.frames = { command, parsed: parseProbeOutput(command.stdout), before: frames.reading('before') ?? MISSING, after: frames.reading('after') ?? MISSING };
+    ctx.lastTrafficAt = Date.now();
     return 'next';
   },
 };
@@ -247,5 +279,62 @@ export const rmmodStep: StageStep = {
   },
 };
 
-/** The steps of every stage, in order (the tutorial's manual test). */
-export const STAGE_STEPS: readonly StageStep[] = [insmodStep, pingLocalStep, pingRemoteStep, probeStep, framesStep, rmmodStep];
+/** How many of the suspects a stage did not cause are kept whole in its result (the count is always complete). */
+const MAX_OTHER_LEAKS = 5;
+
+/** Margin over kmemleak's minimum age: the board's clock ticks at 100 Hz, and the last frame may be freed after ping exits. */
+const KMEMLEAK_AGE_MARGIN_MS = 300;
+
+/**
+ * On a kernel with kmemleak, after rmmod: two scans, then the list of
+ * suspects. kmemleak reports an object only when its contents were the same
+ * at two scans in a row (a new object's first checksum always differs) and
+ * it is old enough (the board's kmemleak.min_age): the first scan comes at
+ * once, the second once the stage's last frame is old enough. The stage's
+ * own suspects (new since it began; its module in the backtrace, or
+ * allocated by a command it ran) become kernel events of class kmemleak;
+ * the others are only counted.
+ */
+export const kmemleakStep: StageStep = {
+  name: 'kmemleak',
+  applies: (ctx) => ctx.kmemleak !== undefined,
+  async run(ctx) {
+    ctx.phase = 'kmemleak scan';
+    const minAgeMs = ctx.inputs.kmemleakMinAgeMs ?? 5000;
+    const scan = await ctx.step('kmemleak', async () => {
+      const first = await ctx.run(`echo scan > ${KMEMLEAK}`, 60_000);
+      if (first.exitCode !== 0) return { first, second: undefined };
+      const wait = (ctx.lastTrafficAt ?? 0) + minAgeMs + KMEMLEAK_AGE_MARGIN_MS - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      return { first, second: await sections((command) => ctx.run(command, 60_000), { scan: `echo scan > ${KMEMLEAK}`, list: `cat ${KMEMLEAK}` }) };
+    });
+    const failed = [scan.first, scan.second?.part('scan'), scan.second?.part('list')].find((p) => p !== undefined && p.exitCode !== 0);
+    if (failed || scan.second === undefined) {
+      // kmemleak turns itself off on an internal error (its object pool full): the board, not the driver.
+      const said = `${failed?.stdout ?? ''}${failed?.stderr ?? ''}`.trim() || 'no output';
+      ctx.obs.fault = { class: 'error', step: 'kmemleak scan', message: `kmemleak scan failed (exit ${failed?.exitCode ?? '?'}): ${said}` };
+      return 'stop';
+    }
+    const moduleName = MODULE_NAMES[ctx.plan.stage - 1] ?? 'virt_net';
+    const { stage, other } = attributeLeaks(parseKmemleak(scan.second.output('list') ?? ''), {
+      modules: [moduleName],
+      comms: ['ping', BOARD_PROBE.split('/').at(-1) ?? 'vnet_probe'],
+      ...(ctx.kmemleak?.moduleRange ? { moduleRanges: [ctx.kmemleak.moduleRange] } : {}),
+      ...(ctx.kmemleak?.startJiffies !== undefined ? { startJiffies: ctx.kmemleak.startJiffies } : {}),
+    });
+    ctx.obs.leaks = {
+      events: stage.map((o) => ({
+        class: 'kmemleak' as const,
+        firstLine: `kmemleak: unreferenced object ${o.address} (size ${o.size}), comm "${o.comm}": ${o.cause}`,
+        text: o.text,
+        fatal: false,
+      })),
+      unattributed: other.length,
+      others: other.slice(0, MAX_OTHER_LEAKS).map((o) => o.text),
+    };
+    return 'next';
+  },
+};
+
+/** The steps of every stage, in order (the tutorial's manual test), then the leak scan where the kernel has kmemleak. */
+export const STAGE_STEPS: readonly StageStep[] = [insmodStep, pingLocalStep, pingRemoteStep, probeStep, framesStep, rmmodStep, kmemleakStep];

@@ -4,7 +4,7 @@
 // process can run them several times (a run and its baseline).
 import type { BoardTarget } from '../board/target.ts';
 import { checkFailureText } from '../results/check-text.ts';
-import type { BuildResult, CheckResult, KernelEvent, StageResult, StageVerdict } from '../results/model.ts';
+import { isSanitizerClass, type BuildResult, type CheckResult, type KernelEvent, type SanitizerClass, type StageResult, type StageVerdict } from '../results/model.ts';
 import { evaluate, type CheckSpec } from './checks.ts';
 import { exerciseStage, interruptedWhy, type StageObservations } from './exercise.ts';
 import { stagePlan } from './plan.ts';
@@ -63,7 +63,13 @@ export function defineStageSuite(stage: number, checks: readonly CheckSpec[]): S
             obs = await (ctx.exercise ?? exerciseStage)(
               ctx.board,
               plan,
-              { modulePath: build.module, ...(ctx.probePath ? { probePath: ctx.probePath } : {}), log: ctx.log, ...(ctx.abort ? { abort: ctx.abort } : {}) },
+              {
+                modulePath: build.module,
+                ...(ctx.probePath ? { probePath: ctx.probePath } : {}),
+                log: ctx.log,
+                ...(ctx.abort ? { abort: ctx.abort } : {}),
+                kmemleakMinAgeMs: ctx.board.config.kmemleakMinAge * 1000,
+              },
               ctx.stageTimeoutMs,
             );
           } catch (error) {
@@ -96,13 +102,26 @@ export function defineStageSuite(stage: number, checks: readonly CheckSpec[]): S
   };
 }
 
-/** Decides a stage's verdict from its build, fault and checks. */
-export function stageVerdict(buildOk: boolean, fault: StageObservations['fault'] | undefined, harnessError: string | undefined, checks: readonly CheckResult[]): StageVerdict {
+/**
+ * Decides a stage's verdict from its build, fault, kernel reports and checks.
+ * A sanitizer report (KASAN, kmemleak, UBSAN, lockdep, sleep in atomic
+ * context) names the bug better than the checks it makes fail: the first one
+ * gives the verdict its class.
+ */
+export function stageVerdict(
+  buildOk: boolean,
+  fault: StageObservations['fault'] | undefined,
+  harnessError: string | undefined,
+  checks: readonly CheckResult[],
+  events: readonly KernelEvent[] = [],
+): StageVerdict {
   if (!buildOk) return 'build-error';
   if (harnessError) return 'error';
   if (fault?.class === 'crash') return 'crash';
   if (fault?.class === 'hang') return 'hang';
   if (fault?.class === 'error') return 'error';
+  const sanitizer = firstSanitizerReport(events);
+  if (sanitizer) return sanitizer.class as SanitizerClass;
   if (checks.some((c) => c.verdict === 'fail')) return 'fail';
   if (checks.some((c) => c.verdict === 'error')) return 'error';
   return 'pass';
@@ -114,9 +133,9 @@ function stageResult(
   s: { obs?: StageObservations; build?: BuildResult; buildFailed?: BuildResult; harnessError?: string; results: CheckResult[]; started: number },
 ): StageResult {
   const obs = s.obs;
-  const verdict = stageVerdict(!s.buildFailed && s.build !== undefined, obs?.fault, s.harnessError, s.results);
+  const verdict = stageVerdict(!s.buildFailed && s.build !== undefined, obs?.fault, s.harnessError, s.results, obs?.kernelEvents);
   const readings = obs
-    ? [obs.loaded, obs.localPing?.before, obs.localPing?.after, obs.remotePing?.before, obs.remotePing?.after, obs.probe?.before, obs.probe?.after]
+    ? [obs.loaded, obs.localPing?.before, obs.localPing?.after, obs.remotePing?.before, obs.remotePing?.after, obs.probe?.before, obs.probe?.after, obs.frames?.before, obs.frames?.after]
         .flatMap((r, i) => (r?.present ? [{ ...r.reading, at: READING_NAMES[i] ?? r.reading.at }] : []))
     : [];
   const reason =
@@ -126,6 +145,8 @@ function stageResult(
         ? s.harnessError
         : obs?.fault
           ? faultReason(obs.fault, obs.kernelEvents)
+          : isSanitizerClass(verdict)
+            ? (firstSanitizerReport(obs?.kernelEvents ?? [])?.firstLine ?? verdict)
           : verdict === 'fail' || verdict === 'error'
             ? failReason(s.results, verdict)
             : undefined;
@@ -144,12 +165,18 @@ function stageResult(
     steps: obs?.steps ?? [],
     startedAt: obs?.startedAt ?? new Date(s.started).toISOString(),
     durationMs: Date.now() - s.started,
+    ...(obs?.leaks ? { kmemleak: { unattributed: obs.leaks.unattributed, others: obs.leaks.others } } : {}),
     ...(obs?.recovered ? { recovered: true } : {}),
   };
 }
 
+/** The first report of a sanitizer class, if any. */
+function firstSanitizerReport(events: readonly KernelEvent[]): KernelEvent | undefined {
+  return events.find((e) => isSanitizerClass(e.class));
+}
+
 /** Names of the readings, in the order stageResult() lists them. */
-const READING_NAMES = ['after insmod', 'before ping 3.3.3.3', 'after ping 3.3.3.3', 'before ping 3.3.3.4', 'after ping 3.3.3.4', 'before probe', 'after probe'];
+const READING_NAMES = ['after insmod', 'before ping 3.3.3.3', 'after ping 3.3.3.3', 'before ping 3.3.3.4', 'after ping 3.3.3.4', 'before probe', 'after probe', 'before frames', 'after frames'];
 
 /** An error whose stack is its message alone: mocha prints the line, not the harness's frames. */
 function withoutStack(error: Error): Error {
