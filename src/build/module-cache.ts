@@ -173,13 +173,19 @@ async function buildEntry(key: string, stage: number, o: CachedBuildOptions & { 
   let fresh: BuildResult | undefined;
   try {
     const entry = await cachedEntry<EntryMeta>(MODULE_ENTRY, key, async (dir) => {
-      const [result] = await buildModules({ ...o, buildDir: dir, stages: [stage] });
-      if (!result) throw new Error(`buildModules returned no result for stage ${stage}`);
-      fresh = result;
-      if (!result.ok || !result.module) throw new BuildFailed(result);
-      await writeFile(join(dir, LOG), result.log, { mode: 0o600 });
-      const { log: _log, ...rest } = result;
-      return { recipe: RECIPE, stage, builtFrom: o.sourceDir, result: { ...rest, module: result.module.slice(dir.length + 1) } };
+      try {
+        const [result] = await buildModules({ ...o, buildDir: dir, stages: [stage] });
+        if (!result) throw new Error(`buildModules returned no result for stage ${stage}`);
+        fresh = result;
+        if (!result.ok || !result.module) throw new BuildFailed(result);
+        await writeFile(join(dir, LOG), result.log, { mode: 0o600 });
+        const { log: _log, ...rest } = result;
+        return { recipe: RECIPE, stage, builtFrom: o.sourceDir, result: { ...rest, module: result.module.slice(dir.length + 1) } };
+      } catch (error) {
+        // Removed while the entry's lock is still held: no other builder of this key is in it.
+        await rm(dir, { recursive: true, force: true });
+        throw error;
+      }
     });
     if (fresh) return { ...fresh, entry: entry.dir };
     // Another process built it while this one waited for the entry's lock.
@@ -188,9 +194,7 @@ async function buildEntry(key: string, stage: number, o: CachedBuildOptions & { 
     throw new Error(`module cache entry ${entry.dir} vanished right after it was built`);
   } catch (error) {
     if (!(error instanceof BuildFailed)) throw error;
-    const dir = join(cacheRoot(), `${MODULE_ENTRY}-${key}`);
-    await rm(dir, { recursive: true, force: true });
-    return { ...error.result, entry: dir };
+    return { ...error.result, entry: join(cacheRoot(), `${MODULE_ENTRY}-${key}`) };
   }
 }
 
