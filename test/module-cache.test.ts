@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { buildModulesCached, kernelTreeIdentity, moduleBuildKey, MODULE_ENTRY, pruneModuleEntries } from '../src/build/module-cache.ts';
+import { syncTree } from '../src/build/sync-tree.ts';
 import { nativeKernelTree } from './helpers/kernel.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -76,8 +77,13 @@ describe('module builds cached by the driver sources, kernel tree and compiler (
     expect(comment?.compiled).to.equal(true);
     expect(comment?.ok).to.equal(true);
     expect(entries()).to.have.length(2);
-    // The README never reached the build directory: no build can depend on it.
-    expect(existsSync(join(comment!.entry, 'README.md'))).to.equal(false);
+    // The README never reaches a build directory: no build can depend on it.
+    const synced = join(tmp, 'synced');
+    await syncTree(c, synced);
+    expect(existsSync(join(synced, 'virt_net1.c'))).to.equal(true);
+    expect(existsSync(join(synced, 'README.md'))).to.equal(false);
+    // An entry keeps the module and the compiler output, nothing of the build.
+    expect(readdirSync(comment!.entry).sort()).to.deep.equal(['.complete.json', 'build.log', 'virt_net3.ko']);
   });
 
   it('a module that does not build leaves no entry and is built again next time; the other stage asked for builds and is kept', async () => {

@@ -7,14 +7,15 @@
 // nothing when a tree with the same content was built before.
 //
 // Entries are the build cache's (src/util/cache.ts): 0700, completed
-// atomically by a marker written last, one builder at a time. Only modules
+// atomically by a marker written last, one builder at a time; an entry keeps
+// the module and the compiler's output, nothing of the build. Only modules
 // that built are kept; a failed build is removed and made again next time
 // (a compile error costs seconds, and a failure of the host must not stick).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { basename, join, resolve, sep } from 'node:path';
 import type { BuildResult, Diagnostic } from '../results/model.ts';
 import { cachedEntry, cacheRoot, completedEntry, inputsKey } from '../util/cache.ts';
 import { buildModules, kernelTreeRelease, toolchainIdentity, type BuildModulesOptions } from './modules.ts';
@@ -179,6 +180,9 @@ async function buildEntry(key: string, stage: number, o: CachedBuildOptions & { 
         fresh = result;
         if (!result.ok || !result.module) throw new BuildFailed(result);
         await writeFile(join(dir, LOG), result.log, { mode: 0o600 });
+        // An entry is never built again in place: only the module and the compiler output stay (12 KB, not 240).
+        const keep = new Set([basename(result.module), LOG]);
+        for (const name of await readdir(dir)) if (!keep.has(name)) await rm(join(dir, name), { recursive: true, force: true });
         const { log: _log, ...rest } = result;
         return { recipe: RECIPE, stage, builtFrom: o.sourceDir, result: { ...rest, module: result.module.slice(dir.length + 1) } };
       } catch (error) {
