@@ -63,5 +63,12 @@ describe('parsers/kmemleak: the leak list and what a stage caused', () => {
     expect(stageLeakCause(bare, { ...SCOPE, moduleRanges: [range!] })).to.equal("allocated by the stage's module (unloaded; 0xbf000078 in its allocation backtrace)");
     expect(stageLeakCause(bare, { ...SCOPE, moduleRanges: [{ base: 0xbf100000, size: 16384 }] }), 'another module\'s address').to.equal(undefined);
     expect(moduleRange('virt_net3 16384 0 - Live 0x00000000'), 'kptr_restrict hides it').to.equal(undefined);
+    // Captured on the board: unregister_netdev's netlink notice, allocated under the module's exit function but not by it.
+    const notice: KmemleakObject = {
+      ...named,
+      comm: 'rmmod',
+      backtrace: ['__alloc_skb+0x1cc/0x29c', 'rtmsg_ifa+0xe0/0x1c4', '__inet_del_ifa+0x530/0xca0', 'inetdev_event+0x538/0x12d8', 'raw_notifier_call_chain+0x9c/0x120', 'unregister_netdevice_many_notify+0xd2c/0x1bf4', 'unregister_netdevice_queue+0x278/0x32c', 'unregister_netdev+0x18/0x20', '0xbf000078', 'sys_delete_module+0x320/0x544'],
+    };
+    expect(stageLeakCause(notice, { ...SCOPE, moduleRanges: [range!] })).to.equal(undefined);
   });
 });

@@ -94,12 +94,16 @@ const SKB_ALLOC = /^(?:__alloc_skb|__netdev_alloc_skb|__napi_alloc_skb|alloc_skb
 /** Frames of the stage's own traffic when the allocating task is not one of its commands: ARP for 3.3.3.4 (the neighbour timer), ICMP. */
 const TRAFFIC_FRAME = /^(?:arp_solicit|arp_send_dst|arp_create|neigh_probe|neigh_timer_handler|icmp_\w+|icmp_reply|icmp_send)\+/;
 
+/** How deep in a backtrace the module's frame may be for an allocation to be the module's: the allocator, one helper (alloc_netdev_mqs, kvmalloc), the module. */
+const MODULE_FRAME_DEPTH = 5;
+
 /**
  * Why an object is the stage's leak, or undefined when it is not. It must be
  * new since the stage began, and be either
  * - allocated by the stage's module (its name, or a bare address inside it
- *   once it is unloaded, in the backtrace), other than a socket buffer: the
- *   driver's own memory (a net_device never freed, say); or
+ *   once it is unloaded, among the first frames of the backtrace), other
+ *   than a socket buffer: the driver's own memory (a net_device never
+ *   freed, say); or
  * - a socket buffer of the stage's traffic: allocated by one of its commands
  *   (ping, the probe) or on the way of its ARP or ICMP frames. Those frames
  *   go through the driver, and one that nothing references after the module
@@ -119,10 +123,13 @@ export function stageLeakCause(obj: KmemleakObject, scope: StageLeakScope): stri
     const how = byCommand ? `by ${obj.comm}, pid ${obj.pid}` : `in ${traffic!.split('+')[0]}`;
     return `an skb of the stage's traffic (${skb.split('+')[0]} ${how}) that nothing references after rmmod`;
   }
+  // Only near the allocator: deeper down, the module called into a subsystem
+  // that allocated for its own ends (unregister_netdev's netlink notices).
+  const near = obj.backtrace.slice(0, MODULE_FRAME_DEPTH);
   for (const m of scope.modules) {
-    if (obj.backtrace.some((f) => f.endsWith(`[${m}]`))) return `allocated by module ${m} (in its allocation backtrace)`;
+    if (near.some((f) => f.endsWith(`[${m}]`))) return `allocated by module ${m} (in its allocation backtrace)`;
   }
-  for (const f of obj.backtrace) {
+  for (const f of near) {
     const bare = /^0x([0-9a-f]+)$/.exec(f);
     const address = bare ? Number.parseInt(bare[1]!, 16) : undefined;
     if (address !== undefined && scope.moduleRanges?.some((r) => address >= r.base && address < r.base + r.size)) {
