@@ -142,12 +142,14 @@ describe('board config: the project boards', () => {
       ['imx257', fs.existsSync(IMX257_TREE) ? [] : [treeIssue]],
       ['qemu-imx25-6.12', []],
       ['qemu-imx25-debug', []],
+      ['qemu-imx25-minimal', []],
       ['qemu-imx25', []],
     ]);
     expect(listBoards(projectBoardsCopy(tmp)).map((e) => [e.name, e.issues.map(formatIssue)])).to.deep.equal([
       ['imx257', []],
       ['qemu-imx25-6.12', []],
       ['qemu-imx25-debug', []],
+      ['qemu-imx25-minimal', []],
       ['qemu-imx25', []],
     ]);
   });
@@ -159,6 +161,39 @@ describe('board config: the project boards', () => {
     expect(b.emulated.kernel.patches).to.deep.equal([path.join(boardsDir, 'qemu-imx25-debug/kmemleak-min-age.patch')]);
     expect(b.kmemleakMinAge).to.equal(1);
     expect(loadBoard('qemu-imx25', { boardsDir }).kmemleakMinAge, 'the kernel\'s own 5 s by default').to.equal(5);
+  });
+
+  it('qemu-imx25-minimal: Debian\'s dynamic busybox without ip, base64, sha256sum, timeout; its ping wrapper resolved next to the YAML', () => {
+    const b = loadBoard('qemu-imx25-minimal', { boardsDir });
+    if (b.kind !== 'emulated') throw new Error(`expected emulated, got ${b.kind}`);
+    expect(b.emulated.rootfs.packages[0]).to.equal('busybox');
+    expect(b.emulated.rootfs.omitApplets).to.deep.equal(['ip', 'ipneigh', 'base64', 'sha256sum', 'timeout']);
+    expect(b.emulated.rootfs.wrappers).to.deep.equal({ ping: path.join(boardsDir, 'qemu-imx25-minimal/ping') });
+    expect(b.emulated.rootfs.init).to.equal(path.join(boardsDir, 'qemu-imx25-minimal/init'));
+    const full = loadBoard('qemu-imx25', { boardsDir });
+    if (full.kind !== 'emulated') throw new Error('expected emulated');
+    expect([full.emulated.rootfs.omitApplets, full.emulated.rootfs.wrappers], 'the normal board leaves its userland whole').to.deep.equal([[], {}]);
+    expect(full.emulated.kernel, 'the same kernel as the normal board').to.deep.equal(b.emulated.kernel);
+  });
+
+  it('rootfs.omit_applets and wrappers: applet names, existing wrapper files, and not with busybox-static', () => {
+    const base = fs.readFileSync(path.join(boardsDir, 'qemu-imx25.yaml'), 'utf8');
+    const dir = projectBoardsCopy(tmp);
+    const file = path.join(dir, 'variant.yaml');
+    const issuesOf = (text: string) => {
+      fs.writeFileSync(file, text.replace('name: qemu-imx25\n', 'name: variant\n'));
+      return validateBoardFile(file).issues.map((i) => formatIssue(i).replace(`${shown(file)}:`, ''));
+    };
+    const withRootfs = (extra: string, packages = 'busybox') =>
+      base.replace('inittab: qemu-imx25/inittab', `inittab: qemu-imx25/inittab\n${extra}`).replace('packages: [busybox-static,', `packages: [${packages},`);
+    expect(issuesOf(withRootfs('    omit_applets: [ip, base64]\n    wrappers: {ping: qemu-imx25-minimal/ping}'))).to.deep.equal([]);
+    expect(issuesOf(withRootfs('    omit_applets: [ip, "Bad Name"]'))).to.deep.equal([
+      '26:24: emulated.rootfs.omit_applets[1]: expected a busybox applet name such as ip, found the string "Bad Name"',
+    ]);
+    expect(issuesOf(withRootfs('    wrappers: {ping: nope/ping}'))).to.deep.equal([`26:22: emulated.rootfs.wrappers.ping: expected an existing file, found none at ${path.join(dir, 'nope/ping')}`]);
+    expect(issuesOf(withRootfs('    omit_applets: [ip]', 'busybox-static'))).to.deep.equal([
+      '23:16: emulated.rootfs.packages[0]: expected busybox, not busybox-static, with omit_applets: busybox-static runs its applets without their links',
+    ]);
   });
 
   it('qemu-imx25-6.12: Debian\'s 6.12 source and its device tree under nxp/imx/', () => {

@@ -14,6 +14,7 @@ import { QemuDriver } from './qemu.ts';
 import { kernelTreeOf, realBoardResources, type BoardResources } from './resources.ts';
 import { SerialShell, SshShell, type ShellDriver } from './shell.ts';
 import { BoardStrategy, type BoardDrivers } from './strategy.ts';
+import { parseUserlandProbe, userlandFrom, userlandProbeCommand, type Userland } from './userland.ts';
 
 /**
  * Slowest upload rate allowed for (bytes per ms): ~4 KiB/s. Measured: the
@@ -46,6 +47,8 @@ export function consoleOfFailedBoot(error: unknown): string | undefined {
 /** An assembled board in the state its strategy brought it to. */
 export class BoardTarget {
   private readonly commandListeners = new Set<(record: CommandRecord) => void>();
+  /** What the userland offers, probed once per boot (the boot it was probed in). */
+  private probed: { boot: number; userland: Userland } | undefined;
 
   constructor(
     readonly config: BoardConfig,
@@ -97,11 +100,31 @@ export class BoardTarget {
     return result;
   }
 
-  /** Copies a file to the board (sha256 verified there); the timeout grows with the size (a serial line is slow). */
+  /**
+   * What the board's userland offers and the command variants picked from it:
+   * ONE probing command, run once per boot (a session's later runs on the same
+   * boot reuse it).
+   */
+  async probeUserland(): Promise<Userland> {
+    if (this.probed?.boot === this.strategy.boots) return this.probed.userland;
+    const result = await this.check(userlandProbeCommand());
+    const userland = userlandFrom(parseUserlandProbe(result.stdout), this.transportKind);
+    this.probed = { boot: this.strategy.boots, userland };
+    return userland;
+  }
+
+  /** The userland of the latest probe (undefined before the first): the steps pick their command variants from it. */
+  get userland(): Userland | undefined {
+    return this.probed?.userland;
+  }
+
+  /** Copies a file to the board (checksum verified there); the timeout grows with the size (a serial line is slow). */
   async upload(localPath: string, remotePath: string): Promise<void> {
     const { size } = await stat(localPath);
-    const timeoutMs = this.config.timeouts.command * 1000 + Math.ceil(size / UPLOAD_BYTES_PER_MS_FLOOR);
-    await this.shell().upload(localPath, remotePath, { timeoutMs });
+    // Shell text escapes take up to four characters a byte, base64 1.33.
+    const expansion = this.userland?.files.encoding === 'printf' ? 3 : 1;
+    const timeoutMs = this.config.timeouts.command * 1000 + Math.ceil((size * expansion) / UPLOAD_BYTES_PER_MS_FLOOR);
+    await this.shell().upload(localPath, remotePath, { timeoutMs, ...(this.userland ? { tools: this.userland.files } : {}) });
   }
 
   readFile(remotePath: string): Promise<string> {

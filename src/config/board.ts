@@ -196,6 +196,8 @@ function toBoardConfig(f: BoardFile, file: string): BoardConfig {
           packages: e.rootfs.packages,
           init: resolveConfigPath(e.rootfs.init, dir),
           inittab: resolveConfigPath(e.rootfs.inittab, dir),
+          omitApplets: e.rootfs.omit_applets,
+          wrappers: Object.fromEntries(Object.entries(e.rootfs.wrappers).map(([name, file]) => [name, resolveConfigPath(file, dir)])),
         },
         append: e.append,
         ip: e.ip,

@@ -73,6 +73,15 @@ export function checkRules(data: unknown, ctx: RuleContext): RawIssue[] {
       if (Array.isArray(patches)) patches.forEach((f, i) => checkFile(issues, ['emulated', 'kernel', 'patches', i], f, ctx.dir));
       checkFile(issues, ['emulated', 'rootfs', 'init'], valueAt2(emu, 'rootfs', 'init'), ctx.dir);
       checkFile(issues, ['emulated', 'rootfs', 'inittab'], valueAt2(emu, 'rootfs', 'inittab'), ctx.dir);
+      const wrappers = valueAt2(emu, 'rootfs', 'wrappers');
+      if (isObj(wrappers)) for (const [name, file] of Object.entries(wrappers)) checkFile(issues, ['emulated', 'rootfs', 'wrappers', name], file, ctx.dir);
+      const omit = valueAt2(emu, 'rootfs', 'omit_applets');
+      const packages = valueAt2(emu, 'rootfs', 'packages');
+      if (Array.isArray(omit) && omit.length > 0 && Array.isArray(packages)) {
+        const i = packages.indexOf('busybox-static');
+        // Its shell runs every applet it has whatever PATH holds: a removed link changes nothing.
+        if (i >= 0) issues.push({ path: ['emulated', 'rootfs', 'packages', i], at: 'value', message: 'expected busybox, not busybox-static, with omit_applets: busybox-static runs its applets without their links' });
+      }
     }
   } else {
     if (data.kernel_tree === undefined) missing(['kernel_tree'], 'a real board needs the path of its prepared kernel build tree');

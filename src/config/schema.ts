@@ -94,11 +94,18 @@ const kernelSchema = z.strictObject({
     .refine((s) => !s.split('/').includes('..') && !s.split('/').includes('.'), { message: 'expected a path without "." or ".." segments' }),
 });
 
+const APPLET = /^[a-z][a-z0-9_.-]*$/;
+
 const rootfsSchema = z.strictObject({
   arch: z.string().regex(/^[a-z0-9-]+$/, 'expected a Debian architecture such as armel'),
   packages: z.array(z.string().regex(DEB_PACKAGE, 'expected a Debian package name')).min(1),
   init: filePath,
   inittab: filePath,
+  // A userland like an old BSP's: busybox applets whose links the init removes
+  // (a busybox that looks commands up in PATH: Debian's busybox, not busybox-static),
+  // and scripts that replace an applet's link (they call /bin/busybox NAME themselves).
+  omit_applets: z.array(z.string().regex(APPLET, 'expected a busybox applet name such as ip')).default([]),
+  wrappers: z.record(z.string().regex(APPLET, 'expected a busybox applet name such as ping'), filePath).default({}),
 });
 
 const emulatedSchema = z.strictObject({

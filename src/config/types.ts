@@ -63,7 +63,12 @@ export interface EmulatedConfig {
    * `patches`: applied (patch -p1) to the extracted source first, in order.
    */
   kernel: { package: string; defconfig: string; fragments: string[]; patches: string[]; image: string; dtb: string };
-  rootfs: { arch: string; packages: string[]; init: string; inittab: string };
+  /**
+   * `omitApplets`: busybox applets whose links the init removes; `wrappers`:
+   * applet name → script that replaces its link (absolute paths) — a minimal
+   * BSP userland on the emulated board.
+   */
+  rootfs: { arch: string; packages: string[]; init: string; inittab: string; omitApplets: string[]; wrappers: Record<string, string> };
   append: string;
   /** Guest address with prefix length, e.g. 10.0.2.15/24. */
   ip: string;

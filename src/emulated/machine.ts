@@ -62,6 +62,8 @@ export async function prepareImages(board: EmulatedBoardConfig, progress: Progre
       packages: e.rootfs.packages,
       initScript: await readFile(e.rootfs.init, 'utf8'),
       inittab: await readFile(e.rootfs.inittab, 'utf8'),
+      omitApplets: e.rootfs.omitApplets,
+      wrappers: Object.fromEntries(await Promise.all(Object.entries(e.rootfs.wrappers).map(async ([name, file]) => [name, await readFile(file, 'utf8')] as const))),
     },
     (line) => progress.phase(line),
   );

@@ -19,6 +19,28 @@ export interface RootfsSpec {
   packages: readonly string[];
   initScript: string;
   inittab: string;
+  /** Busybox applets left out: /etc/vnet-harness/userland.sh (sourced by the init) removes their links. */
+  omitApplets?: readonly string[];
+  /** Applet name → script text replacing its link (installed by the same userland.sh). */
+  wrappers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * The script that makes the userland minimal, run by the init after
+ * `busybox --install -s`: each omitted applet's links go, each wrapper
+ * replaces its applet's links. Undefined when there is nothing to do.
+ */
+export function userlandScript(spec: Pick<RootfsSpec, 'omitApplets' | 'wrappers'>): string | undefined {
+  const omit = spec.omitApplets ?? [];
+  const wrapped = Object.keys(spec.wrappers ?? {}).sort();
+  if (omit.length === 0 && wrapped.length === 0) return undefined;
+  const dirs = '/bin /sbin /usr/bin /usr/sbin';
+  return [
+    '# Made by vnet-harness from the board file (emulated.rootfs.omit_applets, wrappers): a minimal BSP userland.',
+    ...(omit.length > 0 ? [`for a in ${omit.join(' ')}; do for d in ${dirs}; do rm -f "$d/$a"; done; done`] : []),
+    ...wrapped.map((w) => `for d in ${dirs}; do if [ -L "$d/${w}" ]; then rm -f "$d/${w}"; cp /etc/vnet-harness/wrappers/${w} "$d/${w}"; chmod 755 "$d/${w}"; fi; done`),
+    '',
+  ].join('\n');
 }
 
 export interface RootfsMeta {
@@ -132,6 +154,14 @@ async function buildBase(spec: RootfsSpec, ids: Record<string, string>, dir: str
       { type: 'file', path: 'etc/shells', data: Buffer.from('/bin/sh\n') },
       { type: 'file', path: 'etc/dropbear/dropbear_ed25519_host_key', data: hostKey.key, mode: 0o600 },
     );
+    const userland = userlandScript(spec);
+    if (userland !== undefined) {
+      addDir('etc/vnet-harness/wrappers');
+      entries.push({ type: 'file', path: 'etc/vnet-harness/userland.sh', data: Buffer.from(userland), mode: 0o755 });
+      for (const [name, text] of Object.entries(spec.wrappers ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+        entries.push({ type: 'file', path: `etc/vnet-harness/wrappers/${name}`, data: Buffer.from(text), mode: 0o755 });
+      }
+    }
     const initrd = gzipSync(buildCpio(entries), { level: 6 });
     // 0600: the archive holds the board's private host key.
     await writeFile(join(dir, 'initrd.cpio.gz'), initrd, { mode: 0o600 });
@@ -151,6 +181,8 @@ export async function ensureRootfs(spec: RootfsSpec, log: (line: string) => void
     ...Object.entries(ids).map(([k, v]) => `${k}=${v}`),
     spec.initScript,
     spec.inittab,
+    // Absent for a full userland, so the normal board's key (and cache) stays what it was.
+    ...(userlandScript(spec) === undefined ? [] : [userlandScript(spec) ?? '', ...Object.entries(spec.wrappers ?? {}).sort(([a], [b]) => a.localeCompare(b)).flat()]),
   ]);
   const entry = await cachedEntry<RootfsMeta>('rootfs', key, (dir) => buildBase(spec, ids, dir, log));
   if (!entry.built) log(`rootfs: cached (${entry.dir})`);

@@ -40,6 +40,7 @@ export const runResultsSchema = z.looseObject({
     machine: z.string().optional(),
     transport: z.enum(['ssh', 'serial']),
     emulated: z.boolean(),
+    userland: z.object({ missing: z.array(z.string()), fallbacks: z.array(z.string()) }).optional(),
   }),
   driver: z.looseObject({
     path: z.string(),

@@ -170,6 +170,13 @@ export interface BoardInfo {
   machine?: string;
   transport: 'ssh' | 'serial';
   emulated: boolean;
+  /**
+   * What the board's userland lacked of what the harness uses (busybox applets
+   * such as ip, base64, sha256sum, timeout; options such as `ping -W`) and the
+   * stand-in used for each, in words. Set once the board was probed (empty
+   * lists: the full tools were used).
+   */
+  userland?: { missing: string[]; fallbacks: string[] };
 }
 
 export interface DriverSource {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { consoleOfFailedBoot, openBoard, type BoardTarget } from '../board/target.ts';
+import { requireUsable, userlandSummary } from '../board/userland.ts';
 import { lockBoard, type BoardLock } from '../board/lock.ts';
 import { buildModulesCached } from '../build/module-cache.ts';
 import { untestedKernelWarning } from '../build/modules.ts';
@@ -179,6 +180,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
   let lock: BoardLock | null = null;
   let stages: StageResult[] = [];
   let kernelRelease: string | undefined;
+  let userlandInfo: RunResults['board']['userland'];
   /** What limits this run's verdict besides the board's own warnings (an untested kernel). */
   const runWarnings: string[] = [];
   /** The console of a boot that failed (no board object then). */
@@ -219,6 +221,11 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
     for (const w of open.warnings) progress.phase(`WARNING: board ${config.name}: ${w}`);
     const uname = await open.check('uname -r; uname -m');
     [kernelRelease, machine] = uname.stdout.trim().split('\n');
+    // What the userland offers, once per boot: what the harness cannot do without ends the run here, listed, before any stage.
+    const userland = await open.probeUserland();
+    userlandInfo = userlandSummary(userland);
+    for (const f of userland.fallbacks) progress.phase(`board ${config.name}: userland: ${f}`);
+    requireUsable(config.name, userland);
     const untested = untestedKernelWarning(kernelRelease ?? '');
     if (untested) {
       runWarnings.push(untested);
@@ -312,6 +319,7 @@ export async function executeRun(options: ExecuteRunOptions): Promise<RunOutcome
       ...(machine ? { machine } : {}),
       transport: options.transport ?? config.defaultTransport,
       emulated: config.kind === 'emulated',
+      ...(userlandInfo ? { userland: userlandInfo } : {}),
     },
     driver,
     verdict,

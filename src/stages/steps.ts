@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { PowerDriver } from '../board/power.ts';
 import type { BoardStrategy } from '../board/strategy.ts';
+import { FULL_USERLAND, pingCommand, type Userland } from '../board/userland.ts';
+import { checksumCommand, digestOf, parseDigest } from '../transport/checksum.ts';
 import { dmesgDelta } from '../parsers/dmesg.ts';
 import { attributeLeaks, moduleRange, parseKmemleak } from '../parsers/kmemleak.ts';
 import { parseProbeOutput } from '../parsers/probe.ts';
@@ -26,6 +28,8 @@ export interface StageBoard {
   readonly console: { current(): SerialConsole | undefined };
   readonly power: Pick<PowerDriver, 'machinePid' | 'cut' | 'running' | 'killedFromOutside'>;
   readonly strategy: Pick<BoardStrategy, 'ensureClean' | 'recover'>;
+  /** What the board's userland offers (probed once per boot); absent: everything (fake boards). */
+  readonly userland?: Userland | undefined;
 }
 
 /** What a stage needs besides the board: the built module and the probe binary. */
@@ -88,8 +92,19 @@ const KMEMLEAK_START = [
 /** The probe runs on this stage (it has a probe count and the probe was built). */
 const withProbe = (ctx: StepContext): boolean => ctx.inputs.probePath !== undefined && ctx.plan.probeCount > 0;
 
-/** The sha256 that `sha256sum FILE` printed, or undefined when it failed. */
-const boardSha256 = (part: CommandResult): string | undefined => (part.exitCode === 0 ? /^([0-9a-f]{64})\b/m.exec(part.stdout)?.[1] : undefined);
+/** The board's userland: the command variants a step picks from. */
+const userlandOf = (ctx: StepContext): Userland => ctx.board.userland ?? FULL_USERLAND;
+
+/** The digest the board's checksum tool printed (sha256sum, or md5sum/cksum without it), or undefined when it failed. */
+const boardDigest = (ctx: StepContext, part: CommandResult): string | undefined =>
+  part.exitCode === 0 ? parseDigest(userlandOf(ctx).files.checksum, part.stdout) : undefined;
+
+/** Flushes vnet0's neighbour table: ip, or arp -d of the one neighbour it has (an old busybox without ip); nothing without either. */
+const neighFlush = (ctx: StepContext): string => {
+  const how = userlandOf(ctx).neighFlush;
+  if (how === 'ip') return `ip neigh flush dev ${IFACE} >/dev/null 2>&1; true`;
+  return how === 'arp' ? `arp -i ${IFACE} -d ${REMOTE_ADDRESS} >/dev/null 2>&1; true` : 'true';
+};
 
 /**
  * Upload, then one board command: the reset to the known state (no
@@ -114,7 +129,7 @@ async function uploadAndInsmod(ctx: StepContext) {
       uptime: 'cut -d" " -f1 /proc/uptime',
       dmesg: 'dmesg',
       // The probe stays on the board between stages and runs: it goes up only when this differs.
-      probeSum: withProbe(ctx) ? `[ -x ${BOARD_PROBE} ] && sha256sum ${BOARD_PROBE}` : 'true',
+      probeSum: withProbe(ctx) ? `[ -x ${BOARD_PROBE} ] && ${checksumCommand(userlandOf(ctx).files.checksum, BOARD_PROBE)}` : 'true',
       kmemleak: KMEMLEAK_START,
       // Loaded only on a board in the known state.
       insmod: `[ $reset -eq 0 ] && insmod ${remoteKo}`,
@@ -162,9 +177,11 @@ export const insmodStep: StageStep = {
     }
     if (withProbe(ctx)) {
       const probePath = ctx.inputs.probePath ?? '';
-      const want = createHash('sha256').update(await readFile(probePath)).digest('hex');
-      // Absent, not executable, another build, or no sha256sum on the board: it goes up (a few KB, not gzipped).
-      if (boardSha256(first.part('probeSum')) !== want) {
+      const tool = userlandOf(ctx).files.checksum;
+      const bytes = await readFile(probePath);
+      const want = tool === 'sha256' ? createHash('sha256').update(bytes).digest('hex') : digestOf(tool, bytes);
+      // Absent, not executable, another build, or no checksum tool on the board: it goes up (a few KB, not gzipped).
+      if (boardDigest(ctx, first.part('probeSum')) !== want) {
         ctx.phase = 'upload';
         await ctx.step('upload', async () => {
           await ctx.board.upload(probePath, BOARD_PROBE);
@@ -185,7 +202,13 @@ export const pingLocalStep: StageStep = {
   async run(ctx) {
     ctx.phase = 'ifconfig';
     const local = await ctx.step('ping-local', () =>
-      sections(ctx.run, { ifconfig: `ifconfig ${IFACE} ${LOCAL_ADDRESS}`, before: READ, ping: `ping -c 3 -i 0.2 -W 1 ${LOCAL_ADDRESS}`, after: READ }),
+      sections(ctx.run, {
+        // ifconfig gives 3.3.3.3 its class A mask; ip says it (a board with ip and no ifconfig).
+        ifconfig: userlandOf(ctx).addressWith === 'ifconfig' ? `ifconfig ${IFACE} ${LOCAL_ADDRESS}` : `ip addr add ${LOCAL_ADDRESS}/8 dev ${IFACE} && ip link set ${IFACE} up`,
+        before: READ,
+        ping: pingCommand(userlandOf(ctx), 3, 1, LOCAL_ADDRESS, true),
+        after: READ,
+      }),
     );
     ctx.obs.ifconfig = local.part('ifconfig');
     if (ctx.obs.ifconfig.exitCode !== 0) return 'stop';
@@ -201,7 +224,7 @@ export const pingRemoteStep: StageStep = {
   async run(ctx) {
     const { plan } = ctx;
     ctx.phase = `ping ${REMOTE_ADDRESS}`;
-    const ping = plan.remoteAnswered ? `ping -c ${plan.remoteCount} -i 0.2 -W 2 ${REMOTE_ADDRESS}` : `ping -c ${plan.remoteCount} -W 1 ${REMOTE_ADDRESS}`;
+    const ping = plan.remoteAnswered ? pingCommand(userlandOf(ctx), plan.remoteCount, 2, REMOTE_ADDRESS, true) : pingCommand(userlandOf(ctx), plan.remoteCount, 1, REMOTE_ADDRESS, false);
     const remote = await ctx.step('ping-remote', () =>
       sections(ctx.run, {
         dmesgBefore: 'dmesg',
@@ -209,7 +232,7 @@ export const pingRemoteStep: StageStep = {
         ping,
         // The neighbour flush stops ARP retransmissions that would otherwise go on
         // after ping exits, between the counter reading and the kernel log read.
-        flush: `ip neigh flush dev ${IFACE} >/dev/null 2>&1; true`,
+        flush: neighFlush(ctx),
         after: READ,
         dmesgAfter: 'dmesg',
       }),
@@ -251,7 +274,7 @@ export const framesStep: StageStep = {
     ctx.phase = 'frames';
     const frames = await ctx.step('frames', () =>
       sections(ctx.run, {
-        flush: `ip neigh flush dev ${IFACE} >/dev/null 2>&1; true`,
+        flush: neighFlush(ctx),
         before: READ,
         frames: `${BOARD_PROBE} -F ${IFACE} -c ${ctx.plan.framesCount} -i 25 -t 1000 -l 200 ${REMOTE_ADDRESS}`,
         after: READ,

@@ -1,6 +1,8 @@
 // Files over a shell on a serial console, without any network: upload as
 // base64 text in bounded lines and batches, checked per batch and as a whole;
-// download as base64 printed by the board, checked by its sha256.
+// download as base64 printed by the board, checked by its sha256. A board
+// without base64 gets printf octal escapes, one without sha256sum is checked
+// with md5sum or cksum (options.tools, from the board's probed userland).
 
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -8,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { CommandResult, RunOptions } from './types.ts';
 import { BoardError, HarnessError } from '../errors.ts';
 import { describeGarbage, shellQuote } from './markers.ts';
+import { checksumCommand, checksumName, digestOf, FULL_FILE_TOOLS, parseDigest, printfEscape, type ChecksumTool, type FileTools } from './checksum.ts';
 
 /** What the file helpers need from a transport. */
 export interface ShellRunner {
@@ -27,6 +30,8 @@ export interface UploadOptions {
    * never has to drop input.
    */
   batchChars?: number;
+  /** The board's checksum and decoding tools (default: sha256sum and base64). */
+  tools?: FileTools;
 }
 
 /** Numbers of one upload, for logs and benchmarks. */
@@ -45,7 +50,7 @@ const DEFAULTS = { timeoutMs: 600_000, lineChars: 512, batchChars: 3072, stepTim
 const sha256 = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 const md5 = (data: string): string => createHash('md5').update(data).digest('hex');
 
-/** Copies a local file to the board and verifies its sha256 there. */
+/** Copies a local file to the board and verifies its checksum there (sha256, or the board's best). */
 export async function uploadOverShell(
   shell: ShellRunner,
   localPath: string,
@@ -59,10 +64,34 @@ export async function uploadOverShell(
   const data = await readFile(localPath).catch((error: NodeJS.ErrnoException) => {
     throw new HarnessError(`cannot upload ${localPath} to board ${shell.board}: ${error.message}`, { cause: error });
   });
+  const tools = options.tools ?? FULL_FILE_TOOLS;
   const expected = sha256(data);
+  // The per-batch check: md5sum where the board has it (cheap), else its best tool.
+  const batchTool: ChecksumTool = tools.checksum === 'sha256' ? 'md5' : tools.checksum;
   const b64 = data.toString('base64');
+  // base64: one line of text per line; printf: escaped byte runs whose text stays under the line length.
   const lines: string[] = [];
-  for (let i = 0; i < b64.length; i += lineChars) lines.push(b64.slice(i, i + lineChars));
+  const chunks: Buffer[] = [];
+  if (tools.encoding === 'base64') {
+    for (let i = 0; i < b64.length; i += lineChars) lines.push(b64.slice(i, i + lineChars));
+  } else {
+    let from = 0;
+    let text = '';
+    for (let i = 0; i < data.length; i++) {
+      const one = printfEscape(data.subarray(i, i + 1));
+      if (text.length + one.length > lineChars) {
+        lines.push(text);
+        chunks.push(data.subarray(from, i));
+        from = i;
+        text = '';
+      }
+      text += one;
+    }
+    if (from < data.length) {
+      lines.push(text);
+      chunks.push(data.subarray(from));
+    }
+  }
 
   const command = `upload ${localPath} -> ${remotePath}`;
   const failed = (detail: string): BoardError =>
@@ -88,15 +117,25 @@ export async function uploadOverShell(
     // One physical line per base64 line, the redirection on a line of its own
     // (backslash-newline joins them for `sh -c`); `>` makes the batch idempotent,
     // so it can be sent again.
-    const cmd = `printf '%s\\n' \\\n${batch.join(' \\\n')} \\\n> ${part} && md5sum ${part}`;
-    const want = md5(`${batch.join('\n')}\n`);
+    // printf: one format word, its quoted runs joined by backslash-newline (outside the quotes).
+    const cmd =
+      tools.encoding === 'base64'
+        ? `printf '%s\\n' \\\n${batch.join(' \\\n')} \\\n> ${part} && ${checksumCommand(batchTool, part)}`
+        : `printf ${batch.map((l) => `'${l}'`).join('\\\n')} \\\n> ${part} && ${checksumCommand(batchTool, part)}`;
+    const want =
+      tools.encoding === 'base64'
+        ? batchTool === 'md5'
+          ? md5(`${batch.join('\n')}\n`)
+          : digestOf(batchTool, `${batch.join('\n')}\n`)
+        : digestOf(batchTool, Buffer.concat(chunks.slice(first, first + batchLines)));
     let got = '';
     for (let attempt = 1; attempt <= 2; attempt++) {
       const result = await shell.run(cmd, { timeoutMs: step(), idempotent: true });
-      got = /^([0-9a-f]{32})\b/m.exec(result.stdout)?.[1] ?? `(no checksum in: ${result.stdout.trim().slice(0, 200)})`;
+      got = parseDigest(batchTool, result.stdout) ?? `(no checksum in: ${result.stdout.trim().slice(0, 200)})`;
       if (result.exitCode === 0 && got === want) break;
       if (attempt === 2) {
-        throw failed(`batch ${batches} (bytes ${first * lineChars * 0.75}..) arrived damaged twice: md5 ${got} on the board, ${want} sent; ${describeGarbage(result.stdout)}`);
+        const offset = tools.encoding === 'base64' ? first * lineChars * 0.75 : chunks.slice(0, first).reduce((n, c) => n + c.length, 0);
+        throw failed(`batch ${batches} (bytes ${offset}..) arrived damaged twice: ${batchTool} ${got} on the board, ${want} sent; ${describeGarbage(result.stdout)}`);
       }
       resent++;
     }
@@ -106,15 +145,18 @@ export async function uploadOverShell(
   const decode =
     lines.length === 0
       ? `: > ${qdir}/out`
-      : `cat ${qdir}/p/* | base64 -d > ${qdir}/out`;
+      : tools.encoding === 'base64'
+        ? `cat ${qdir}/p/* | base64 -d > ${qdir}/out`
+        : `cat ${qdir}/p/* > ${qdir}/out`;
   const decoded = await shell.run(decode, { timeoutMs: step(), idempotent: true });
-  if (decoded.exitCode !== 0) throw failed(`base64 -d failed on the board: ${decoded.stdout.trim()}`);
+  if (decoded.exitCode !== 0) throw failed(`${tools.encoding === 'base64' ? 'base64 -d' : 'joining the parts'} failed on the board: ${decoded.stdout.trim()}`);
   const moved = await shell.run(`mv -f ${qdir}/out ${remote} && rm -rf ${qdir}`, { timeoutMs: step() });
   if (moved.exitCode !== 0) throw failed(`cannot move the upload into place: ${moved.stdout.trim()}`);
-  const summed = await shell.run(`sha256sum ${remote}`, { timeoutMs: step(), idempotent: true });
-  const actual = /^([0-9a-f]{64})\b/m.exec(summed.stdout)?.[1];
-  if (summed.exitCode !== 0 || actual !== expected) {
-    throw failed(`sha256 on the board is ${actual ?? `unreadable (${summed.stdout.trim()})`}, local file has ${expected}`);
+  const summed = await shell.run(checksumCommand(tools.checksum, remote), { timeoutMs: step(), idempotent: true });
+  const actual = parseDigest(tools.checksum, summed.stdout);
+  const wanted = tools.checksum === 'sha256' ? expected : digestOf(tools.checksum, data);
+  if (summed.exitCode !== 0 || actual !== wanted) {
+    throw failed(`${checksumName(tools.checksum)} on the board is ${actual ?? `unreadable (${summed.stdout.trim()})`}, local file has ${wanted}`);
   }
   return {
     bytes: data.length,

@@ -4,10 +4,12 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { commandFailure, type BoardTransport, type CommandResult, type RunOptions } from './types.ts';
 import { BoardError, HarnessError, type BoardErrorKind } from '../errors.ts';
 import { endSftp, killChannel } from './ssh-channel.ts';
+import { checksumCommand, checksumName, digestOf, parseDigest, type FileTools } from './checksum.ts';
 import { openConnection, safeTail, SSH_DEFAULTS, type SshConnectOptions } from './ssh-connect.ts';
 
 export { fingerprintOf, fingerprintOfPublicKeyLine, generateClientKey, type ClientKey } from './ssh-keys.ts';
@@ -106,12 +108,12 @@ export class SshTransport implements BoardTransport {
   }
 
   /** Copies a file to the board (SFTP, or `cat >` without it) and checks its sha256 there. */
-  async upload(localPath: string, remotePath: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  async upload(localPath: string, remotePath: string, options: { timeoutMs?: number; tools?: FileTools } = {}): Promise<void> {
     await this.uploadFile(localPath, remotePath, options);
   }
 
   /** upload(), telling how the file went and how long it took. */
-  async uploadFile(localPath: string, remotePath: string, options: { timeoutMs?: number } = {}): Promise<UploadResult> {
+  async uploadFile(localPath: string, remotePath: string, options: { timeoutMs?: number; tools?: FileTools } = {}): Promise<UploadResult> {
     const started = performance.now();
     const deadline = started + (options.timeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS);
     const label = `upload ${localPath} -> ${remotePath}`;
@@ -151,14 +153,17 @@ export class SshTransport implements BoardTransport {
       }
     }
 
-    const check = `sha256sum ${shellQuote(remotePath)}`;
+    // sha256sum, or the board's best checksum tool (an old BSP's busybox).
+    const tool = options.tools?.checksum ?? 'sha256';
+    const check = checksumCommand(tool, shellQuote(remotePath));
     const sum = await this.exec(check, remaining());
-    const remote = sum.stdout.toString('utf8').trim().split(/\s+/)[0] ?? '';
-    if (sum.exitCode !== 0 || remote !== local.sha256) {
+    const remote = parseDigest(tool, sum.stdout.toString('utf8')) ?? '';
+    const wanted = tool === 'sha256' ? local.sha256 : digestOf(tool, await readFile(localPath));
+    if (sum.exitCode !== 0 || remote !== wanted) {
       throw this.error(
         'upload-failed',
-        `checksum on the board differs after ${method} upload: local sha256 ${local.sha256} (${local.bytes} bytes), ` +
-          `board ${remote || '(none)'}${sum.exitCode === 0 ? '' : ` (sha256sum exit ${sum.exitCode}: ${sum.stderr.toString('utf8').trim()})`}`,
+        `checksum on the board differs after ${method} upload: local ${checksumName(tool)} ${wanted} (${local.bytes} bytes), ` +
+          `board ${remote || '(none)'}${sum.exitCode === 0 ? '' : ` (${checksumName(tool)} exit ${sum.exitCode}: ${sum.stderr.toString('utf8').trim()})`}`,
         label,
       );
     }

@@ -2,6 +2,7 @@
 // implement (BoardTransport), what a command run through one returns, and the
 // timestamped chunks a console delivers. The board (src/board/) uses these;
 // nothing here knows of boards, stages or power.
+import type { FileTools } from './checksum.ts';
 
 /** Result of one command run on the board. */
 export interface CommandResult {
@@ -27,8 +28,8 @@ export interface RunOptions {
 export interface BoardTransport {
   readonly kind: 'ssh' | 'serial';
   run(command: string, options?: RunOptions): Promise<CommandResult>;
-  /** Copies a local file to the board and verifies its sha256 there. */
-  upload(localPath: string, remotePath: string, options?: { timeoutMs?: number }): Promise<void>;
+  /** Copies a local file to the board and verifies its checksum there (sha256sum, or `tools.checksum`; `tools.encoding` where text carries it). */
+  upload(localPath: string, remotePath: string, options?: { timeoutMs?: number; tools?: FileTools }): Promise<void>;
   readFile(remotePath: string, options?: { timeoutMs?: number }): Promise<string>;
   close(): Promise<void>;
 }
