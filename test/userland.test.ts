@@ -47,23 +47,44 @@ describe('board userland: probe and fallbacks', () => {
     expect(u.fallbacks).to.deep.equal([
       'no sha256sum: uploads and the probe on the board checked with md5sum',
       'no base64: serial uploads as printf octal escapes',
-      'ping without -W: bounded by a -w deadline',
+      'ping without -W: bounded by a background kill -INT (count × interval + the reply wait)',
       'ping without -i: one echo request a second (the local ping takes 3 s, not 0.6)',
       'no ip: arp -d instead of ip neigh flush (the peer 3.3.3.4 is the only neighbour of vnet0)',
     ]);
     expect(u.unusable).to.deep.equal([]);
     expect(u.files).to.deep.equal({ checksum: 'md5', encoding: 'printf' });
     expect(u.neighFlush).to.equal('arp');
-    expect(pingCommand(u, 3, 1, '3.3.3.3', true)).to.equal('ping -c 3 -w 4 3.3.3.3');
-    expect(pingCommand(u, 3, 2, '3.3.3.4', true)).to.equal('ping -c 3 -w 5 3.3.3.4');
+    const killer = (seconds: number) => `& p=$!; ( sleep ${seconds}; kill -INT $p ) >/dev/null 2>&1 & k=$!; wait $p; s=$?; kill $k 2>/dev/null; (exit $s)`;
+    expect(pingCommand(u, 3, 1, '3.3.3.3', true)).to.equal(`ping -c 3 3.3.3.3 ${killer(3)}`);
+    expect(pingCommand(u, 3, 2, '3.3.3.4', true)).to.equal(`ping -c 3 3.3.3.4 ${killer(4)}`);
+    expect(pingCommand(u, 1, 1, '3.3.3.4', false)).to.equal(`ping -c 1 3.3.3.4 ${killer(1)}`);
+    const fast = userlandFrom(parseUserlandProbe(probeOutput(MINIMAL, ['ping -i'])), 'ssh');
+    expect(pingCommand(fast, 20, 1, '3.3.3.3', true), 'with -i, the bound shrinks with it').to.equal(`ping -c 20 -i 0.2 3.3.3.3 ${killer(5)}`);
     // Over SSH, base64 is not needed (SFTP or cat): missing, but no stand-in.
     expect(userlandFrom(parseUserlandProbe(probeOutput(MINIMAL, ['ping -w'])), 'ssh').fallbacks).to.not.include('no base64: serial uploads as printf octal escapes');
   });
 
-  it('without -W or -w the ping is bounded by a background kill, its own exit status kept', () => {
-    const u = userlandFrom(parseUserlandProbe(probeOutput(MINIMAL, [])), 'ssh');
-    expect(u.fallbacks).to.include('ping without -W or -w: bounded by a background kill');
-    expect(pingCommand(u, 1, 1, '3.3.3.4', false)).to.equal('ping -c 1 3.3.3.4 & p=$!; ( sleep 2; kill -INT $p 2>/dev/null ) & k=$!; wait $p; s=$?; kill $k 2>/dev/null; (exit $s)');
+  it('the background kill bounds a ping no reply answers (busybox checks -w only on a reply), keeping ping\'s exit status', async function () {
+    this.timeout(30_000);
+    // A stand-in ping that is never answered: it would wait 60 s; SIGINT makes it print and exit 1, as busybox ping does.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vnet-ping-'));
+    try {
+      fs.writeFileSync(
+        path.join(dir, 'ping'),
+        `#!${process.execPath}\nprocess.on('SIGINT', () => { console.log('3 packets transmitted, 0 packets received, 100% packet loss'); process.exit(1); });\nsetTimeout(() => {}, 60000);\n`,
+        { mode: 0o755 },
+      );
+      const u = userlandFrom(parseUserlandProbe(probeOutput(MINIMAL, [])), 'ssh');
+      const busybox = (await execa('sh', ['-c', 'command -v busybox'])).stdout.trim();
+      const started = Date.now();
+      // spawns: busybox
+      const r = await execa(busybox, ['sh', '-c', pingCommand(u, 3, 1, '3.3.3.4', false)], { reject: false, env: { PATH: `${dir}:${process.env.PATH ?? ''}` } });
+      expect(Date.now() - started, 'ended by the kill after 3 s, not after 60').to.be.within(2900, 10_000);
+      expect(r.exitCode).to.equal(1);
+      expect(r.stdout).to.contain('0 packets received');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('what the harness cannot do without is listed all at once: a HarnessError (verdict error, exit 2), never a driver failure', () => {

@@ -50,8 +50,13 @@ export function parseUserlandProbe(stdout: string): UserlandProbe {
   return { commands, options };
 }
 
-/** How a ping is bounded: -W per reply (modern busybox), a -w deadline, or a background kill. */
-export type PingBound = 'W' | 'w' | 'kill';
+/**
+ * How a ping is bounded: -W per reply (modern busybox), or a background
+ * kill -INT (ping prints its statistics and exits). Not -w: busybox checks its
+ * deadline only when a reply arrives, so an unanswered ping still waits its
+ * 10 s for the last reply (measured: 10.5 s for `ping -c 1 -w 2`).
+ */
+export type PingBound = 'W' | 'kill';
 
 /** The command variants the stages and transports use on this board, and what they cost. */
 export interface Userland {
@@ -98,8 +103,8 @@ export function userlandFrom(probe: UserlandProbe, transport: 'ssh' | 'serial'):
   let bound: PingBound = 'W';
   if (has('ping') && !opt('ping -W')) {
     missing.push('ping -W');
-    bound = opt('ping -w') ? 'w' : 'kill';
-    fallbacks.push(bound === 'w' ? 'ping without -W: bounded by a -w deadline' : 'ping without -W or -w: bounded by a background kill');
+    bound = 'kill';
+    fallbacks.push('ping without -W: bounded by a background kill -INT (count × interval + the reply wait)');
   }
   const interval = opt('ping -i');
   if (has('ping') && !interval) {
@@ -163,16 +168,17 @@ export const FULL_USERLAND: Userland = {
 
 /**
  * A ping of `count` echo requests: with -i 0.2 where the board has it, each
- * reply waited for `waitS` seconds (-W), or the whole bounded by a -w deadline
- * or a background kill after count intervals plus the wait.
+ * reply waited for `waitS` seconds (-W), or the whole ended by a background
+ * kill -INT after the count's intervals plus the wait.
  */
 export function pingCommand(u: Userland, count: number, waitS: number, address: string, fast: boolean): string {
   const interval = fast && u.ping.interval ? ' -i 0.2' : '';
   if (u.ping.bound === 'W') return `ping -c ${count}${interval} -W ${waitS} ${address}`;
-  const seconds = (interval ? Math.ceil(count * 0.2) : count) + waitS;
-  if (u.ping.bound === 'w') return `ping -c ${count}${interval} -w ${seconds} ${address}`;
-  // The ping's own exit status is the command's; the killer goes once it is done.
-  return `ping -c ${count}${interval} ${address} & p=$!; ( sleep ${seconds}; kill -INT $p 2>/dev/null ) & k=$!; wait $p; s=$?; kill $k 2>/dev/null; (exit $s)`;
+  // The last request goes out after count - 1 intervals; its reply is waited for waitS.
+  const seconds = Math.ceil((count - 1) * (interval ? 0.2 : 1)) + waitS;
+  // ping's own exit status is the command's; the killer's output goes nowhere, so
+  // its sleep does not hold the SSH channel open once ping is done.
+  return `ping -c ${count}${interval} ${address} & p=$!; ( sleep ${seconds}; kill -INT $p ) >/dev/null 2>&1 & k=$!; wait $p; s=$?; kill $k 2>/dev/null; (exit $s)`;
 }
 
 /** Throws (a HarnessError: the run's verdict is error, exit 2) listing everything the harness cannot do without on this board, all at once. */
