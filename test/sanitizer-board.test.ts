@@ -45,7 +45,7 @@ const SEEDED: SeededCase[] = [
     patch: 'stage3-leak-skb.patch',
     expect: { 1: PASS, 2: PASS, 3: { verdict: 'kmemleak', failing: [FAULT_CHECK] }, 4: PASS },
     stage: 3,
-    reason: /^kmemleak: unreferenced object 0x[0-9a-f]+ \(size \d+\), comm "[\w/]+": an skb of the stage's traffic \(/,
+    reason: /^unreferenced object 0x[0-9a-f]+ \(size \d+\), comm "[\w/]+": an skb of the stage's traffic \(/,
   },
   {
     // The tutorial's stage 4: tx_bytes += skb->len after the skb was freed.

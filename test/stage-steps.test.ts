@@ -130,7 +130,7 @@ describe('stage steps: named observations, one board command per step (fake boar
     expect(obs.leaks?.unattributed).to.equal(5);
     expect(obs.kernelEvents.map((e) => [e.class, e.fatal])).to.deep.equal([['kmemleak', false]]);
     expect(obs.kernelEvents[0]!.firstLine).to.equal(
-      'kmemleak: unreferenced object 0xc399cc00 (size 176), comm "ping": an skb of the stage\'s traffic (__alloc_skb by ping, pid 131) that nothing references after rmmod',
+      'unreferenced object 0xc399cc00 (size 176), comm "ping": an skb of the stage\'s traffic (__alloc_skb by ping, pid 131) that nothing references after rmmod',
     );
     expect(obs.kernelEvents[0]!.text).to.include('arp_create+0x18c/0x858');
   });

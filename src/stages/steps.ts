@@ -348,7 +348,7 @@ export const kmemleakStep: StageStep = {
     ctx.obs.leaks = {
       events: stage.map((o) => ({
         class: 'kmemleak' as const,
-        firstLine: `kmemleak: unreferenced object ${o.address} (size ${o.size}), comm "${o.comm}": ${o.cause}`,
+        firstLine: `unreferenced object ${o.address} (size ${o.size}), comm "${o.comm}": ${o.cause}`,
         text: o.text,
         fatal: false,
       })),
