@@ -12,7 +12,7 @@ import { DEFAULT_MODULES_DIR, PROJECT_ROOT } from './paths.ts';
 import { parseCheckList } from './bisect/signal.ts';
 import { parseStageList } from './stages/plan.ts';
 
-export const COMMANDS = ['boards', 'doctor', 'build', 'boot', 'run', 'test', 'compare', 'bench', 'bisect'] as const;
+export const COMMANDS = ['boards', 'doctor', 'build', 'boot', 'run', 'test', 'compare', 'bench', 'bisect', 'lava-job', 'lava-results'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** What differs for one command that takes an option. */
@@ -104,13 +104,15 @@ export const OPTIONS = {
       bench: {},
       test: { help: 'run only the stage suites, on this board', noDefault: true },
       bisect: {},
+      'lava-job': {},
+      'lava-results': { help: 'the board the LAVA job ran on (name in boards/ or a board YAML), for the results\' board' },
     },
   },
   boardsDir: {
     value: '<dir>',
     help: 'where board names are looked up',
     default: join(PROJECT_ROOT, 'boards'),
-    in: { boards: {}, doctor: {}, build: {}, boot: {}, run: {}, test: {}, bench: {}, bisect: {} },
+    in: { boards: {}, doctor: {}, build: {}, boot: {}, run: {}, test: {}, bench: {}, bisect: {}, 'lava-job': {}, 'lava-results': {} },
   },
   transport: {
     short: '-t',
@@ -141,6 +143,8 @@ export const OPTIONS = {
       build: { help: 'driver tree to build (a Kbuild producing virt_net1.ko … virt_net4.ko)' },
       run: {},
       bisect: { help: 'driver tree whose git history is bisected (its repository holds --good and --bad)' },
+      'lava-job': { help: 'driver tree whose modules the job\'s initramfs carries' },
+      'lava-results': { help: 'the driver tree the LAVA job tested (its revision and content hash go into the results)' },
     },
   },
   stages: {
@@ -155,6 +159,8 @@ export const OPTIONS = {
         help: 'stages run at both ends to find what regressed (default all; with --check: where the checks are looked for); each step runs only the stages of the watched checks',
         noDefault: true,
       },
+      'lava-job': { help: 'stages the job runs, e.g. 1,3' },
+      'lava-results': { help: 'the stages the LAVA job ran: a stage with no result at all is then an error (default: the stages found in the results)', noDefault: true },
     },
   },
   check: {
@@ -172,6 +178,8 @@ export const OPTIONS = {
       run: { help: 'run directory (default reports/<run-id>); a board matrix: the matrix folder, with a run folder per board and transport in it (default reports/matrix-<time>)' },
       compare: { value: '<file>', help: 'where to write the report (default: compare-<idA>-vs-<idB>.<ext> beside run B\'s folder; - for stdout)' },
       bisect: { help: 'bisection directory: bisect.json/.md/.html and one folder per run (default reports/bisect-<time>)' },
+      'lava-job': { value: '<file>', help: 'where to write the job (default vnet-lava-job.yaml); its images go into vnet-lava-images/ beside it' },
+      'lava-results': { help: 'run directory for the imported run (default reports/<run-id>, added to the history)' },
     },
   },
   reportsDir: {
@@ -181,8 +189,28 @@ export const OPTIONS = {
       run: {},
       test: { help: 'the reports folder of the stage runs: runs by id, latest, index.html and history.json (default: reports/ of the harness)' },
       compare: { help: 'the reports folder where run ids, latest and history.json are looked up (default: reports/ of the harness)' },
+      'lava-job': { help: 'with --server: the reports folder the imported run goes into (default: reports/ of the harness)' },
+      'lava-results': {},
     },
   },
+  server: {
+    value: '<url>',
+    help: 'a LAVA server (http[s]://host): submit the job there (REST API v0.2), wait for it, import its results as a run',
+    in: { 'lava-job': {}, 'lava-results': { help: 'the LAVA server to fetch the results of job JOB_ID from (REST API v0.2)' } },
+  },
+  tokenEnv: {
+    value: '<name>',
+    help: 'the environment variable holding the LAVA API token (sent as Authorization: Token …); the token itself never goes on the command line',
+    in: { 'lava-job': {}, 'lava-results': {} },
+  },
+  timeout: { value: '<s>', help: 'seconds to wait for the LAVA job to finish (default 3600)', parse: positiveIntArg, in: { 'lava-job': {}, 'lava-results': {} } },
+  pollInterval: { value: '<s>', help: 'seconds between polls of the LAVA job\'s state (default 10)', parse: positiveIntArg, in: { 'lava-job': {}, 'lava-results': {} } },
+  artifactsUrl: {
+    value: '<url>',
+    help: 'where the LAVA lab fetches the job\'s images from (the folder vnet-lava-images/ served there); default: file:// URLs of the files here',
+    in: { 'lava-job': {} },
+  },
+  deviceType: { value: '<type>', help: 'a real board: the lab\'s LAVA device type, booted by u-boot (the emulated board is LAVA\'s qemu)', in: { 'lava-job': {} } },
   against: {
     value: '<which>',
     help: 'compare the run (default latest) with the last good run (last-good) or the run before it (previous) of its board and transport in history.json, instead of naming both runs',

@@ -22,6 +22,7 @@ const BAD_INPUT = 'bad input: an invalid board file or option';
 export interface CommandArguments {
   boot: [cmd: string[]];
   compare: [runA?: string, runB?: string];
+  'lava-results': [source: string];
 }
 type ArgumentsOf<C extends CommandName> = C extends keyof CommandArguments ? CommandArguments[C] : [];
 
@@ -53,6 +54,8 @@ const ACTIONS: CommandActions = {
     }),
   bench: async (o) => (await import('./commands/bench.ts')).benchCommand(o),
   bisect: async (o) => (await import('./commands/bisect.ts')).bisectCommand(o),
+  'lava-job': async (o) => (await import('./commands/lava.ts')).lavaJobCommand(o),
+  'lava-results': async (o, source) => (await import('./commands/lava.ts')).lavaResultsCommand(o, source),
 };
 
 /** What a command's help says besides its options. */
@@ -138,6 +141,26 @@ const HELP: Record<CommandName, CommandHelp> = {
         ['1', 'the regression does not reproduce: --good is not good, or --bad is not bad'],
         ['2', `the harness could not test an end; or bad input (revisions, checks, board file, options)`],
       ),
+  },
+  'lava-job': {
+    description: 'write a LAVA job that runs the stages on a LAVA lab\'s board (one lava-test-case per check); with --server, submit it, wait and import its results',
+    after:
+      '\nThe job deploys the board\'s kernel, device tree and an initramfs with the stage modules, the probe and\n' +
+      'the stage script (vnet-lava-images/ beside the job file); the emulated board is LAVA\'s qemu device type.\n' +
+      exitCodes(
+        ['0', 'the job was written (with --server: the imported run passed)'],
+        ['1', 'a module did not build; with --server: a check failed on the LAVA board'],
+        ['2', `with --server: the server refused or the job did not complete (Incomplete, Canceled, timeout); or ${BAD_INPUT}`],
+      ),
+  },
+  'lava-results': {
+    description: 'import a LAVA job\'s results (results.yaml, or JOB_ID with --server) as a run: results.json, the reports, the history',
+    arguments: [['<source>', 'LAVA\'s results/<job>/yaml export, or a job id (with --server)']],
+    after: exitCodes(
+      ['0', 'every check of the job passed'],
+      ['1', 'a check failed on the LAVA board'],
+      ['2', `the job did not complete, a check was not reported, the server or the file could not be read; or ${BAD_INPUT}`],
+    ),
   },
 };
 
