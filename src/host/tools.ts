@@ -54,7 +54,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'ps', package: 'procps', scope: 'tests', why: 'the interrupt and fault-survival tests find the QEMU processes of a run' },
   { command: 'ip', package: 'iproute2', scope: 'tests', why: 'brings lo up, and a veth pair for the probe\'s -F, in the probe tests\' private network namespace' },
   { command: 'sysctl', package: 'procps', scope: 'tests', why: 'silences the kernel\'s echo replies in the probe tests\' namespace' },
-  { command: 'python3', package: 'python3', scope: 'tests', why: 'Debian\'s Python runs junitparser (python3-junitparser), a JUnit reader that is not the harness, on the merged junit.xml of a board matrix' },
+  { command: 'python3', package: 'python3', scope: 'tests', why: 'Debian\'s Python runs junitparser (python3-junitparser), a JUnit reader that is not the harness, on the merged junit.xml of a board matrix; and LAVA\'s own job schema (lava-common) on the job lava-job writes' },
 ];
 
 /**
@@ -63,9 +63,9 @@ export const HOST_TOOLS: readonly HostTool[] = [
  * checked against, the SFTP server dropbear starts, iputils ping whose output
  * the ping parser fixtures came from, the JUnit reader the board matrix test
  * reads the merged junit.xml with, the second kernel's source that the
- * qemu-imx25-6.12 board tests build).
+ * qemu-imx25-6.12 board tests build, LAVA's job schema the LAVA job is validated against).
  */
-export const TEST_FILE_PACKAGES: readonly string[] = ['linux-headers-amd64', 'linux-libc-dev', 'openssh-sftp-server', 'iputils-ping', 'linux-source-6.12', 'python3-junitparser'];
+export const TEST_FILE_PACKAGES: readonly string[] = ['linux-headers-amd64', 'linux-libc-dev', 'openssh-sftp-server', 'iputils-ping', 'linux-source-6.12', 'python3-junitparser', 'lava-common'];
 
 /** Names a spawn site may give in a `// spawns:` note besides declared commands: programs the board file names. */
 export const BOARD_PROGRAMS: readonly string[] = ['board:cross_compile', 'board:qemu', 'kernel-tree:merge_config.sh', 'built:probe'];
