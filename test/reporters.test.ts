@@ -202,6 +202,17 @@ describe('reporters: summary.md', () => {
     expect(md).to.contain('**stage 1 · panic** (fatal) `Kernel panic - not syncing: Fatal exception in interrupt`');
     expect(md).to.contain("virt_net3.c:57:13: unused variable 'i'");
   });
+  it('says the userland fallbacks a board needed (summary.md and report.html); a full userland says nothing', async () => {
+    const { results } = await fixture('pass-run');
+    const fallbacks = ['no sha256sum: uploads and the probe on the board checked with md5sum', 'no ip: arp -d instead of ip neigh flush'];
+    const minimal: RunResults = { ...results, board: { ...results.board, userland: { missing: ['sha256sum', 'ip'], fallbacks } } };
+    expect(renderMarkdown(minimal)).to.contain('Userland fallbacks (missing: sha256sum, ip): no sha256sum: uploads and the probe on the board checked with md5sum; no ip: arp -d instead of ip neigh flush');
+    expect(renderHtml(minimal)).to.contain('<dt>Userland fallbacks</dt><dd>no sha256sum: uploads and the probe on the board checked with md5sum; no ip: arp -d instead of ip neigh flush</dd>');
+    expect(parseResults(renderJson(minimal), 'x.json').board.userland, 'results.json keeps it').to.deep.equal({ missing: ['sha256sum', 'ip'], fallbacks });
+    const full: RunResults = { ...results, board: { ...results.board, userland: { missing: [], fallbacks: [] } } };
+    expect(renderMarkdown(full)).to.not.contain('Userland');
+    expect(renderHtml(full)).to.not.contain('Userland fallbacks');
+  });
   it('never passes board text through as HTML', async () => {
     const { results } = await fixture('hostile-run');
     const md = renderMarkdown(results);

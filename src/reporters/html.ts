@@ -46,6 +46,8 @@ function facts(results: RunResults): string {
   const rows: [string, string][] = [
     ['Board', `${b.name} (${b.emulated ? 'emulated' : 'real board'}, ${b.transport})`],
     ['Kernel', [b.kernelRelease, b.machine].filter(Boolean).join(' · ') || '—'],
+    // The stand-ins for what the board's userland lacked (an old BSP's busybox): none on a full one.
+    ...(b.userland && b.userland.fallbacks.length > 0 ? [['Userland fallbacks', b.userland.fallbacks.join('; ')] as [string, string]] : []),
     ['Driver', d.path],
     ['Revision', d.gitRevision ? `${d.gitRevision}${d.gitDirty ? ' (dirty)' : ''}` : 'not a git tree'],
     ['Content hash', d.contentHash],

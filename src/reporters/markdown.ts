@@ -64,6 +64,7 @@ export function renderMarkdown(results: RunResults): string {
       ? [`**INCOMPLETE**: stopped by ${mdText(results.incomplete.signal)} after ${formatDuration(results.incomplete.afterMs)}; what follows is what was gathered until then.`, '']
       : []),
     ...(results.warnings ?? []).flatMap((w) => [`⚠️ ${mdText(w, 400)}`, '']),
+    ...(b.userland && b.userland.fallbacks.length > 0 ? [`Userland fallbacks (missing: ${mdText(b.userland.missing.join(', '), 200)}): ${mdText(b.userland.fallbacks.join('; '), 600)}`, ''] : []),
     '| Stage | Verdict | Checks passed | Failed | Duration |',
     '|---|---|---|---|---|',
   ];
