@@ -34,7 +34,7 @@ export interface LavaJobOptions {
 }
 
 /** The shell prompt of the initramfs's busybox as root, and its console login. */
-const PROMPTS = ['/ # ', '~ # '];
+const PROMPTS = ['/root # ', '/ # ', '~ # '];
 const LOGIN = { login_prompt: 'login:', username: 'root' };
 
 /** The job as data, the way LAVA's schema (lava_common.schemas) reads it. */

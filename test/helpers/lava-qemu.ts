@@ -55,7 +55,7 @@ export async function runStagesUnderQemu(imagesDir: string, stages: readonly num
   try {
     await until(/login: $/m, 0);
     qemu.stdin.write('root\n');
-    await until(/# $/, 0);
+    await until(/# (\x1b\[6n)?$/, 0);
     for (const stage of stages) {
       const from = transcript.length;
       const marker = `END-OF-STAGE-${stage}`;
