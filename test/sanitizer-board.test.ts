@@ -27,6 +27,27 @@ async function runOnDebugBoard(modules: string, out: string): Promise<{ results:
   return { results, exitCode: r.exitCode, printed: r.all ?? '' };
 }
 
+/**
+ * Runs the drivers on the debug board; when a stage expected to be
+ * `kmemleak` came out otherwise (kmemleak did not list the leaked skb),
+ * runs them once more and judges that run. Measured on 2026-11-25: a leak
+ * of one or two skbs a stage was missed in about 1 stage run of 5 (cause not
+ * found: a stale pointer somewhere still referencing the skb; scanning
+ * without task stacks did not help). A harness that no longer finds leaks
+ * misses both runs and fails; the retry is printed with the results.
+ */
+async function runExpectingLeaks(
+  modules: string,
+  dir: string,
+  leakStages: readonly number[],
+): Promise<{ results: RunResults; exitCode: number | undefined; printed: string }> {
+  const first = await runOnDebugBoard(modules, join(dir, 'run'));
+  const missed = leakStages.filter((n) => first.results.stages.find((s) => s.stage === n)?.verdict !== 'kmemleak');
+  if (missed.length === 0) return first;
+  const again = await runOnDebugBoard(modules, join(dir, 'run-again'));
+  return { ...again, printed: `(kmemleak missed the leak of stage ${missed.join(', ')} in a first run; this is the second)\n${again.printed}` };
+}
+
 /** The kernel events of a stage as `class: first line`. */
 const eventsOf = (s: StageResult | undefined): string[] => (s?.kernelEvents ?? []).map((e) => `${e.class}: ${e.firstLine}`);
 
@@ -93,7 +114,8 @@ describe('the debug board catches what pings cannot see (qemu-imx25-debug) @boar
       const tree = join(dir, 'virt_net');
       cpSync(DEFAULT_MODULES_DIR, tree, { recursive: true });
       await execa('patch', ['-p1', '-s', '-i', join(BUGS, c.patch)], { cwd: tree });
-      const { results, exitCode, printed } = await runOnDebugBoard(tree, join(dir, 'run'));
+      const leakStages = Object.entries(c.expect).filter(([, e]) => e.verdict === 'kmemleak').map(([n]) => Number(n));
+      const { results, exitCode, printed } = await runExpectingLeaks(tree, dir, leakStages);
       expect(stageMismatches(c.expect, results.stages), printed).to.deep.equal([]);
       expect(exitCode, 'a sanitizer finding is the driver\'s fault: exit 1').to.equal(1);
       const atFault = results.stages.find((s) => s.stage === c.stage);
@@ -105,7 +127,7 @@ describe('the debug board catches what pings cannot see (qemu-imx25-debug) @boar
   }
 
   it('the tutorial\'s own drivers (examples/tutorial-original): stage 1 crash, stages 2 and 3 kmemleak, stage 4 kasan', async () => {
-    const { results, exitCode, printed } = await runOnDebugBoard(TUTORIAL, join(tempDir(), 'run'));
+    const { results, exitCode, printed } = await runExpectingLeaks(TUTORIAL, tempDir(), [2, 3]);
     const verdicts = results.stages.map((s) => [s.stage, s.verdict]);
     expect(verdicts, printed).to.deep.equal([
       [1, 'crash'],
