@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { HarnessError } from '../errors.ts';
 import { HISTORY_SCHEMA, type HistoryFile } from '../results/history.ts';
 import type { StageVerdict } from '../results/model.ts';
+import { issuePath, parseJsonText } from './load-results.ts';
 
 const num = z.number();
 // Any verdict word: the history shows it (a verdict this harness does not know gets a plain badge)
@@ -54,26 +55,9 @@ export const historySchema = z.looseObject({
 const _sameShape = (x: z.infer<typeof historySchema>): HistoryFile => x;
 void _sameShape;
 
-function lineCol(text: string, position: number): string {
-  const before = text.slice(0, position);
-  return `${before.split('\n').length}:${position - before.lastIndexOf('\n')}`;
-}
-
-function issuePath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(top level)';
-}
-
 /** Parses history.json text; `file` names it in errors. Throws HarnessError. */
 export function parseHistory(text: string, file: string): HistoryFile {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const pos = /position (\d+)/.exec(message);
-    const at = pos ? Number(pos[1]) : /end of JSON input/.test(message) ? text.length : undefined;
-    throw new HarnessError(`${at === undefined ? file : `${file}:${lineCol(text, at)}`}: not valid JSON: ${message}`);
-  }
+  const data = parseJsonText(text, file);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new HarnessError(`${file}: not a run history: expected a JSON object at the top level`);
   }

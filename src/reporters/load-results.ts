@@ -152,23 +152,31 @@ function lineCol(text: string, position: number): string {
   return `${line}:${col}`;
 }
 
-function issuePath(path: readonly PropertyKey[]): string {
+/** A zod issue's path as messages show it: `stages[2].verdict`. */
+export function issuePath(path: readonly PropertyKey[]): string {
   return path.reduce<string>((acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), '') || '(top level)';
 }
 
-/** Parses results.json text; `file` is used in error messages only. Throws HarnessError. */
-export function parseResults(text: string, file: string): RunResults {
-  let data: unknown;
+/**
+ * JSON.parse of a file's text; invalid JSON is a HarnessError naming
+ * `file:line:col` (a truncated file, as a run killed while writing leaves
+ * it, says "end of JSON input": that is where).
+ */
+export function parseJsonText(text: string, file: string): unknown {
   try {
-    data = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const pos = /position (\d+)/.exec(message);
-    // A truncated file (a run killed while writing) says "end of JSON input": that is where.
     const at = pos ? Number(pos[1]) : /end of JSON input/.test(message) ? text.length : undefined;
     const where = at === undefined ? file : `${file}:${lineCol(text, at)}`;
     throw new HarnessError(`${where}: not valid JSON: ${message}`);
   }
+}
+
+/** Parses results.json text; `file` is used in error messages only. Throws HarnessError. */
+export function parseResults(text: string, file: string): RunResults {
+  const data = parseJsonText(text, file);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new HarnessError(`${file}: not a results file: expected a JSON object at the top level`);
   }
