@@ -3,9 +3,10 @@
 // ARM), its output split at a marker line that carries each part's exit status.
 import type { CommandResult } from '../transport/types.ts';
 import { parsePing } from '../parsers/ping.ts';
+import { parseProbeOutput } from '../parsers/probe.ts';
 import { parseSysfsReading, type SysfsReading } from '../parsers/sysfs.ts';
 import { IFACE } from './plan.ts';
-import type { PingObservation } from './observations.ts';
+import type { PingObservation, ProbeObservation } from './observations.ts';
 
 export const SPLIT = '@@vnet-harness-split@@';
 
@@ -23,6 +24,8 @@ export interface Sections<K extends string> {
   reading(name: K): SysfsReading | undefined;
   /** A ping with its readings taken before and after it. */
   ping(name: K, before: K, after: K): PingObservation;
+  /** A run of the board-side probe with its readings taken before and after it. */
+  probe(name: K, before: K, after: K): ProbeObservation;
 }
 
 /** Runs the parts (in the order given) as ONE board command; their outputs come back by name. */
@@ -63,6 +66,10 @@ export async function sections<K extends string>(run: (command: string) => Promi
     ping: (name, before, after) => {
       const command = part(name);
       return { command, parsed: parsePing(command.stdout), before: reading(before) ?? MISSING, after: reading(after) ?? MISSING };
+    },
+    probe: (name, before, after) => {
+      const command = part(name);
+      return { command, parsed: parseProbeOutput(command.stdout), before: reading(before) ?? MISSING, after: reading(after) ?? MISSING };
     },
   };
 }

@@ -11,14 +11,13 @@ import { FULL_USERLAND, pingCommand, type Userland } from '../board/userland.ts'
 import { checksumCommand, digestOf, parseDigest } from '../transport/checksum.ts';
 import { dmesgDelta } from '../parsers/dmesg.ts';
 import { attributeLeaks, moduleRange, parseKmemleak } from '../parsers/kmemleak.ts';
-import { parseProbeOutput } from '../parsers/probe.ts';
 import { sysfsReadCommand } from '../parsers/sysfs.ts';
 import type { SerialConsole } from '../transport/console.ts';
 import type { CommandResult, RunOptions } from '../transport/types.ts';
 import type { KernelWatch } from './kernel-watch.ts';
 import type { StageObservations } from './observations.ts';
 import { BOARD_PROBE, boardModulePath, IFACE, LOCAL_ADDRESS, MODULE_NAMES, REMOTE_ADDRESS, type StagePlan } from './plan.ts';
-import { MISSING, sections } from './sections.ts';
+import { sections } from './sections.ts';
 
 /** What the steps need of a board: a BoardTarget (board/target.ts), or a fake in tests. */
 export interface StageBoard {
@@ -253,8 +252,7 @@ export const probeStep: StageStep = {
     const probe = await ctx.step('probe', () =>
       sections(ctx.run, { before: READ, probe: `${BOARD_PROBE} -c ${ctx.plan.probeCount} -i 25 -t 1000 ${REMOTE_ADDRESS}`, after: READ }),
     );
-    const command = probe.part('probe');
-    ctx.obs.probe = { command, parsed: parseProbeOutput(command.stdout), before: probe.reading('before') ?? MISSING, after: probe.reading('after') ?? MISSING };
+    ctx.obs.probe = probe.probe('probe', 'before', 'after');
     ctx.lastTrafficAt = Date.now();
     return 'next';
   },
@@ -280,8 +278,7 @@ export const framesStep: StageStep = {
         after: READ,
       }),
     );
-    const command = frames.part('frames');
-    ctx.obs.frames = { command, parsed: parseProbeOutput(command.stdout), before: frames.reading('before') ?? MISSING, after: frames.reading('after') ?? MISSING };
+    ctx.obs.frames = frames.probe('frames', 'before', 'after');
     ctx.lastTrafficAt = Date.now();
     return 'next';
   },
