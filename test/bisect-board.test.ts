@@ -18,25 +18,21 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BisectReport } from '../src/bisect/report.ts';
 import { maxCalls } from '../src/bisect/search.ts';
 import { loadResults } from '../src/reporters/load-results.ts';
+import { git, initDriverRepo } from './helpers/driver-repo.ts';
 import { qemusOf, startCli } from './helpers/harness-process.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'vnet-harness.js');
-const DRIVERS = path.join(ROOT, 'kernel-modules', 'virt_net');
 const MAC_BUG = path.join(ROOT, 'test', 'fixtures', 'bugs', 'stage3-wrong-mac.patch');
 const COMMITS = 8;
 const BUG_AT = 5;
-
-async function git(repo: string, ...args: string[]): Promise<string> {
-  return (await execa('git', ['-C', repo, ...args])).stdout;
-}
 
 describe('bisect: names the commit that seeded the wrong MAC among 8 driver commits (emulated board) @board', function () {
   // The first run may have to build the kernel when the cache is cold; then about 8 runs with module builds.
@@ -50,17 +46,7 @@ describe('bisect: names the commit that seeded the wrong MAC among 8 driver comm
 
   before(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'vnet-bisect-board-'));
-    repo = path.join(tmp, 'repo');
-    modules = path.join(repo, 'drivers', 'virt_net');
-    await mkdir(path.dirname(modules), { recursive: true });
-    await cp(DRIVERS, modules, { recursive: true });
-    await writeFile(path.join(repo, 'NOTES.md'), 'driver notes\n');
-    await git(repo, 'init', '-q', '-b', 'main');
-    await git(repo, 'config', 'user.name', 'vnet test');
-    await git(repo, 'config', 'user.email', 'vnet-test@localhost');
-    await git(repo, 'add', '-A');
-    await git(repo, 'commit', '-q', '-m', 'A: the project drivers');
-    good = await git(repo, 'rev-parse', 'HEAD');
+    ({ repo, modules, first: good } = await initDriverRepo(tmp, { 'NOTES.md': 'driver notes\n' }));
     commits = [];
     for (let i = 1; i <= COMMITS; i++) {
       // A comment at the end of one driver file: changes nothing the board sees.
@@ -144,16 +130,9 @@ describe('bisect: a commit that does not build and a step whose board is killed 
 
   before(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'vnet-bisect-board2-'));
-    const repo = path.join(tmp, 'repo');
-    modules = path.join(repo, 'drivers', 'virt_net');
-    await mkdir(path.dirname(modules), { recursive: true });
-    await cp(DRIVERS, modules, { recursive: true });
-    await git(repo, 'init', '-q', '-b', 'main');
-    await git(repo, 'config', 'user.name', 'vnet test');
-    await git(repo, 'config', 'user.email', 'vnet-test@localhost');
-    await git(repo, 'add', '-A');
-    await git(repo, 'commit', '-q', '-m', 'A: the project drivers');
-    good = await git(repo, 'rev-parse', 'HEAD');
+    const made = await initDriverRepo(tmp);
+    const repo = made.repo;
+    ({ modules, first: good } = made);
     const stage3 = path.join(modules, 'virt_net3.c');
     for (let i = 1; i <= COMMITS; i++) {
       await appendFile(path.join(modules, `virt_net${((i - 1) % 4) + 1}.c`), `/* bisect test 2: revision ${i} */\n`);

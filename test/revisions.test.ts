@@ -7,23 +7,18 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Comparison } from '../src/compare/compare.ts';
 import { loadResults } from '../src/reporters/load-results.ts';
 import type { RunResults } from '../src/results/model.ts';
+import { git, initDriverRepo } from './helpers/driver-repo.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'vnet-harness.js');
-const DRIVERS = path.join(ROOT, 'kernel-modules', 'virt_net');
 const MAC_BUG = path.join(ROOT, 'test', 'fixtures', 'bugs', 'stage3-wrong-mac.patch');
-
-async function git(repo: string, ...args: string[]): Promise<string> {
-  const r = await execa('git', ['-C', repo, ...args]);
-  return r.stdout;
-}
 
 // The CLI as a user runs it; stdout and stderr are kept for the assertion messages.
 async function cli(...args: string[]) {
@@ -67,17 +62,7 @@ describe('run --rev / --baseline: driver revisions from a temporary worktree (em
 
   before(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'vnet-revisions-'));
-    repo = path.join(tmp, 'repo');
-    modules = path.join(repo, 'drivers', 'virt_net');
-    await mkdir(path.dirname(modules), { recursive: true });
-    await cp(DRIVERS, modules, { recursive: true });
-    await writeFile(path.join(repo, 'NOTES.md'), 'driver notes\n');
-    await git(repo, 'init', '-q', '-b', 'main');
-    await git(repo, 'config', 'user.name', 'vnet test');
-    await git(repo, 'config', 'user.email', 'vnet-test@localhost');
-    await git(repo, 'add', '-A');
-    await git(repo, 'commit', '-q', '-m', 'A: the project drivers');
-    revA = await git(repo, 'rev-parse', 'HEAD');
+    ({ repo, modules, first: revA } = await initDriverRepo(tmp, { 'NOTES.md': 'driver notes\n' }));
     await execa('patch', ['-p1', '-i', MAC_BUG], { cwd: modules });
     await git(repo, 'commit', '-q', '-am', 'B: stage 3 MAC ends in 0x12');
     revB = await git(repo, 'rev-parse', 'HEAD');
