@@ -210,6 +210,13 @@ export const OPTIONS = {
     help: 'where the LAVA lab fetches the job\'s images from (the folder vnet-lava-images/ served there); default: file:// URLs of the files here',
     in: { 'lava-job': {} },
   },
+  for: {
+    value: '<who>',
+    help: 'who runs the job: lab (a LAVA server\'s dispatcher; valid by the server\'s strict schema) or lava-run (Debian\'s lava-dispatcher on this host, emulated board only: the job with the qemu image_arg keys, plus the device file rendered from lava-server\'s qemu.jinja2 and a script running lava-run in a private mount namespace)',
+    choices: ['lab', 'lava-run'],
+    default: 'lab',
+    in: { 'lava-job': {} },
+  },
   deviceType: { value: '<type>', help: 'a real board: the lab\'s LAVA device type, booted by u-boot (the emulated board is LAVA\'s qemu)', in: { 'lava-job': {} } },
   against: {
     value: '<which>',

@@ -147,6 +147,9 @@ const HELP: Record<CommandName, CommandHelp> = {
     after:
       '\nThe job deploys the board\'s kernel, device tree and an initramfs with the stage modules, the probe and\n' +
       'the stage script (vnet-lava-images/ beside the job file); the emulated board is LAVA\'s qemu device type.\n' +
+      'With --for lava-run (emulated board): the job for Debian\'s lava-run on this host, the device file rendered from\n' +
+      'lava-server\'s qemu.jinja2 (vnet-lava-device.yaml) and vnet-lava-run.sh, which runs it (as root) in a private\n' +
+      'mount namespace: sh vnet-lava-run.sh 2> lava.log; vnet-harness lava-results lava.log\n' +
       exitCodes(
         ['0', 'the job was written (with --server: the imported run passed)'],
         ['1', 'a module did not build; with --server: a check failed on the LAVA board'],
@@ -155,7 +158,7 @@ const HELP: Record<CommandName, CommandHelp> = {
   },
   'lava-results': {
     description: 'import a LAVA job\'s results (results.yaml, or JOB_ID with --server) as a run: results.json, the reports, the history',
-    arguments: [['<source>', 'LAVA\'s results/<job>/yaml export, or a job id (with --server)']],
+    arguments: [['<source>', 'LAVA\'s results/<job>/yaml export, a job log (lava-run\'s stderr: its lvl: results records), or a job id (with --server)']],
     after: exitCodes(
       ['0', 'every check of the job passed'],
       ['1', 'a check failed on the LAVA board'],

@@ -91,6 +91,19 @@ class FakeHost implements HostProbe {
   async cachedKernelTree() {
     return this.kernelTree;
   }
+  /** lava-server's templates in the cache (asked only with --tests); fetchLavaTemplates puts them there unless fetchError. */
+  lavaTemplatesDir: string | null = '/cache/lava-server-templates-0123/device-types';
+  fetchError: string | undefined;
+  fetches = 0;
+  async lavaTemplates() {
+    return this.lavaTemplatesDir ? { dir: this.lavaTemplatesDir } : { missing: 'lava-server 2023.01-2\'s device-type templates are not in the harness cache' };
+  }
+  async fetchLavaTemplates() {
+    this.fetches += 1;
+    if (this.fetchError) return { error: this.fetchError };
+    this.lavaTemplatesDir = '/cache/lava-server-templates-0123/device-types';
+    return { dir: this.lavaTemplatesDir };
+  }
 }
 
 async function doctor(board: BoardConfig, host: FakeHost, install = false) {
@@ -231,6 +244,42 @@ describe('doctor (fake host)', () => {
     expect(code).to.equal(2);
     expect(text).to.contain('(2 of these cannot be installed with apt: fix them by hand)');
     expect(text).not.to.contain('install with');
+  });
+
+  it('--tests: lava-server\'s templates missing from the cache are reported, and --install fetches them (after the packages), no apt-get install', async () => {
+    const host = new FakeHost();
+    host.packages = new Set(packageNeeds(emulated(), true));
+    host.lavaTemplatesDir = null;
+    const missing = await checkHost(emulated(), host, { tests: true });
+    expect(missing.map((m) => `${m.kind} ${m.name}`)).to.deep.equal(['download lava-server device-type templates']);
+    expect(installCommand(missing)).to.equal(null);
+    // without the tests' packages asked for, the templates are not looked at
+    expect(await checkHost(emulated(), host)).to.deep.equal([]);
+    const run = async (install: boolean) => {
+      let text = '';
+      const code = await doctorCommand({ board: emulated(), install, tests: true, probe: host, out: { write: (s: string) => (text += s) } });
+      return { code, text };
+    };
+    const asked = await run(false);
+    expect(asked.code).to.equal(2);
+    expect(asked.text).to.contain('fetch with: npx vnet-harness doctor --board qemu-imx25 --install --tests');
+    expect(host.fetches).to.equal(0);
+    host.fetchError = 'apt-get download lava-server=2023.01-2 failed: E: Unable to locate package';
+    const failed = await run(true);
+    expect(failed.code).to.equal(2);
+    expect(failed.text).to.contain(`doctor: ${host.fetchError}\n`);
+    expect(failed.text).to.contain('still missing after the install');
+    host.fetchError = undefined;
+    const fetched = await run(true);
+    expect(fetched.code).to.equal(0);
+    expect(host.fetches).to.equal(2);
+    expect(host.shellCalls).to.deep.equal([]);
+    expect(await checkHost(emulated(), host, { tests: true })).to.deep.equal([]);
+  });
+
+  it('--tests declares LAVA\'s dispatcher (lava-dispatcher, for lava-run) among the tests\' packages', () => {
+    expect(packageNeeds(emulated(), true)).to.include.members(['lava-dispatcher', 'lava-common']);
+    expect(packageNeeds(emulated(), false)).to.not.include('lava-dispatcher');
   });
 });
 

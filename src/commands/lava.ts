@@ -17,8 +17,11 @@ import { writeReports, writeRunIndex } from '../reporters/index.ts';
 import { parseStageList } from '../stages/plan.ts';
 import { newRunId, PROBE_SOURCE, runExitCode } from '../stages/run.ts';
 import { writeArtifacts } from '../lava/artifacts.ts';
-import { lavaJobYaml, type LavaJobOptions } from '../lava/job.ts';
-import { importLavaResults, parseLavaResults } from '../lava/results.ts';
+import { renderQemuDevice } from '../lava/device.ts';
+import { lavaJob, lavaJobYaml, type JobVariant, type LavaJobOptions } from '../lava/job.ts';
+import { lavaRunScript } from '../lava/local-run.ts';
+import { requireLavaTemplates } from '../lava/templates.ts';
+import { importLavaResults, isLavaLog, logSpan, parseLavaResults } from '../lava/results.ts';
 import { fetchResults, submitJob, waitForJob, type LavaServer } from '../lava/server.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 import { cacheRoot } from '../util/cache.ts';
@@ -44,6 +47,8 @@ export interface LavaJobCliOptions extends LavaServerOptions {
   artifactsUrl?: string;
   deviceType?: string;
   reportsDir?: string;
+  /** lab (default) or lava-run: the job for Debian's dispatcher on this host, with its device file and runner script. */
+  for?: JobVariant;
 }
 
 export interface LavaResultsCliOptions extends LavaServerOptions {
@@ -89,6 +94,14 @@ export async function lavaJobCommand(o: LavaJobCliOptions): Promise<number> {
   const server = lavaServer(o);
   const config = loadBoard(o.board, { boardsDir: o.boardsDir });
   const stages = parseStageList(o.stages);
+  const variant: JobVariant = o.for ?? 'lab';
+  if (variant === 'lava-run') {
+    if (config.kind !== 'emulated') throw new ConfigError(`--for lava-run: board ${config.name} is a real board; the local dispatcher runs the emulated board only (LAVA's qemu device type)`);
+    if (server) throw new ConfigError('--for lava-run writes a job for the local dispatcher; --server submits to a lab (use --for lab)');
+    if (o.artifactsUrl) throw new ConfigError('--for lava-run: the local dispatcher reads the images from here (file:// URLs); --artifacts-url is for a lab');
+  }
+  // Before any build: the device file needs lava-server's templates in the cache.
+  const templates = variant === 'lava-run' ? await requireLavaTemplates() : undefined;
   const progress = streamProgress();
   // The kernel and the initramfs the board boots: the emulated board's (a real board: its kernel tree's zImage and device tree, with the emulated board's busybox userland).
   const emulatedConfig = config.kind === 'emulated' ? config : loadBoard('qemu-imx25', { boardsDir: o.boardsDir });
@@ -115,18 +128,34 @@ export async function lavaJobCommand(o: LavaJobCliOptions): Promise<number> {
     probe,
   });
   const driver = await describeSource(resolve(o.modules));
-  const yaml = lavaJobYaml({
+  const jobOptions: LavaJobOptions = {
     board: config.name,
     target: jobTarget(config, o.deviceType),
     images: { kernel: imageUrl(written.kernel, o.artifactsUrl), dtb: imageUrl(written.dtb, o.artifactsUrl), ramdisk: imageUrl(written.ramdisk, o.artifactsUrl) },
     stages,
     driverRevision: driver.gitRevision ?? driver.contentHash,
-  });
+    variant,
+  };
+  const yaml = lavaJobYaml(jobOptions);
   await mkdir(dirname(jobFile), { recursive: true });
   await writeFile(jobFile, yaml);
   process.stdout.write(`LAVA job written to ${jobFile}; its images in ${artifactsDir}${o.artifactsUrl ? ` (the job fetches them from ${o.artifactsUrl})` : ''}\n`);
+  if (templates) {
+    const files = localRunFiles(jobFile);
+    await writeFile(files.device, renderQemuDevice(templates, lavaJob(jobOptions).context as Record<string, unknown>));
+    await writeFile(files.script, lavaRunScript({ job: jobFile, device: files.device, output: files.output }), { mode: 0o755 });
+    process.stdout.write(
+      `for Debian's lava-run: the device file ${files.device}, and ${files.script} runs the job (as root: a private mount namespace; the log on stderr, its results imported with vnet-harness lava-results <log>)\n`,
+    );
+  }
   if (!server) return 0;
   return submitAndImport(server, yaml, { ...o, stages: o.stages });
+}
+
+/** The files beside a lava-run job: the device file, the runner script, lava-run's output folder. */
+export function localRunFiles(jobFile: string): { device: string; script: string; output: string } {
+  const dir = dirname(jobFile);
+  return { device: join(dir, 'vnet-lava-device.yaml'), script: join(dir, 'vnet-lava-run.sh'), output: join(dir, 'vnet-lava-output') };
 }
 
 /** Submits the job, waits for it, imports its results as a run. */
@@ -159,6 +188,7 @@ export async function lavaResultsCommand(o: LavaResultsCliOptions, source: strin
   const text = await readFile(source, 'utf8').catch((e: unknown) => {
     throw new ConfigError(`lava-results: cannot read ${source}: ${(e as Error).message}`);
   });
+  if (isLavaLog(text)) return writeImported(text, `LAVA job log ${source}`, o, logSpan(text) ?? { startedAt: new Date().toISOString(), durationMs: 0 });
   return writeImported(text, `LAVA results ${source}`, o, { startedAt: new Date().toISOString(), durationMs: 0 });
 }
 

@@ -13,6 +13,7 @@ import type { BoardConfig } from '../config/types.ts';
 import { cachedKernelTree } from '../emulated/kernel.ts';
 import { kernelSpec } from '../emulated/machine.ts';
 import { ExitCode } from '../errors.ts';
+import { fetchLavaTemplates, lavaTemplatesDir } from '../lava/templates.ts';
 import { toolPackages } from './tools.ts';
 
 export interface ProbeResult {
@@ -47,9 +48,14 @@ export interface HostProbe {
   nolibc(): Promise<{ dir: string } | { error: string }>;
   /** The emulated board's kernel build tree when the harness cache holds it, else null (never builds). */
   cachedKernelTree(board: Extract<BoardConfig, { kind: 'emulated' }>): Promise<string | null>;
+  /** lava-server's device-type templates in the cache (tests: the lava-run test renders its device file from them), or why not; never downloads. */
+  lavaTemplates(): Promise<{ dir: string } | { missing: string }>;
+  /** Downloads lava-server's .deb and unpacks its templates into the cache (doctor --install --tests); never throws. */
+  fetchLavaTemplates(): Promise<{ dir: string } | { error: string }>;
 }
 
-export type MissingKind = 'command' | 'package' | 'architecture' | 'apt-package' | 'path' | 'build';
+/** `download`: files doctor --install fetches into the harness cache itself (not an apt install). */
+export type MissingKind = 'command' | 'package' | 'architecture' | 'apt-package' | 'path' | 'build' | 'download';
 
 /** One missing prerequisite. `package` is the Debian package that provides it, when there is one. */
 export interface MissingItem {
@@ -122,7 +128,17 @@ export const systemProbe: HostProbe = {
     // Without the source package or the compiler there is no key, hence no tree.
     return cachedKernelTree(kernelSpec(board)).catch(() => null);
   },
+  lavaTemplates: () => lavaTemplatesDir(),
+  async fetchLavaTemplates() {
+    return fetchLavaTemplates().then(
+      (t) => ({ dir: t.dir }),
+      (error: Error) => ({ error: error.message }),
+    );
+  },
 };
+
+/** What the harness's tests need in the cache besides packages: lava-server's device-type templates (for the lava-run test). */
+export const LAVA_TEMPLATES_ITEM = 'lava-server device-type templates';
 
 /**
  * A program using what the board-side probe uses: nolibc, the kernel's uapi
@@ -270,9 +286,13 @@ export async function checkHost(
 
   if (board.kind === 'emulated') missing.push(...(await checkGuestArch(board.emulated.rootfs, probe)));
   else missing.push(...(await checkRealBoardPaths(board, probe)));
+  if (options.tests) {
+    const templates = await probe.lavaTemplates();
+    if ('missing' in templates) missing.push({ kind: 'download', name: LAVA_TEMPLATES_ITEM, detail: `${templates.missing}; doctor --install --tests fetches them` });
+  }
 
   // Builds only where nothing they need is already known to be missing.
-  if (missing.length === 0) missing.push(...(await checkBuilds(board, probe, options.notes ?? [])));
+  if (missing.every((m) => m.kind === 'download')) missing.push(...(await checkBuilds(board, probe, options.notes ?? [])));
   return missing;
 }
 
@@ -377,7 +397,7 @@ function printMissing(board: BoardConfig, missing: readonly MissingItem[], out: 
   const width = Math.max(...missing.map((m) => m.kind.length));
   out.write(`doctor: board ${board.name} (${board.kind}): ${missing.length} missing\n`);
   for (const m of missing) out.write(`  missing ${m.kind.padEnd(width)}  ${m.name}: ${m.detail}\n`);
-  const notApt = missing.filter((m) => !m.package && m.kind !== 'architecture' && m.kind !== 'apt-package');
+  const notApt = missing.filter((m) => !m.package && m.kind !== 'architecture' && m.kind !== 'apt-package' && m.kind !== 'download');
   if (notApt.length > 0) out.write(`  (${notApt.length} of these cannot be installed with apt: fix them by hand)\n`);
 }
 
@@ -408,24 +428,34 @@ export async function doctorCommand(options: DoctorOptions): Promise<number> {
   }
   printMissing(board, missing, out);
   const command = installCommand(missing);
-  if (command === null) return ExitCode.infrastructure;
+  const downloads = missing.some((m) => m.kind === 'download');
+  if (command === null && !downloads) return ExitCode.infrastructure;
   if (!install) {
-    out.write(`install with (as root):\n  ${command}\nor: npx vnet-harness doctor --board ${board.name} --install\n`);
+    if (command !== null) out.write(`install with (as root):\n  ${command}\nor: npx vnet-harness doctor --board ${board.name} --install${tests ? ' --tests' : ''}\n`);
+    else out.write(`fetch with: npx vnet-harness doctor --board ${board.name} --install --tests\n`);
     return ExitCode.infrastructure;
   }
-  const uid = probe.uid();
-  if (uid !== 0) {
-    out.write(
-      `doctor --install refused: installing Debian packages needs root (uid 0), this process runs as uid ${uid}.\n` +
-        `run as root:\n  sudo sh -c '${command}'\n`,
-    );
-    return ExitCode.infrastructure;
+  if (command !== null) {
+    const uid = probe.uid();
+    if (uid !== 0) {
+      out.write(
+        `doctor --install refused: installing Debian packages needs root (uid 0), this process runs as uid ${uid}.\n` +
+          `run as root:\n  sudo sh -c '${command}'\n`,
+      );
+      return ExitCode.infrastructure;
+    }
+    out.write(`doctor: running: ${command}\n`);
+    const code = await probe.shell(command);
+    if (code !== 0) {
+      out.write(`doctor: the install command failed with exit code ${code}\n`);
+      return ExitCode.infrastructure;
+    }
   }
-  out.write(`doctor: running: ${command}\n`);
-  const code = await probe.shell(command);
-  if (code !== 0) {
-    out.write(`doctor: the install command failed with exit code ${code}\n`);
-    return ExitCode.infrastructure;
+  // After the packages: the templates are fetched for the version of lava-dispatcher just installed.
+  if (tests && ('missing' in (await probe.lavaTemplates()))) {
+    out.write(`doctor: fetching the ${LAVA_TEMPLATES_ITEM} into the harness cache (apt-get download lava-server, dpkg-deb -x; not installed)\n`);
+    const fetched = await probe.fetchLavaTemplates();
+    if ('error' in fetched) out.write(`doctor: ${fetched.error}\n`);
   }
   notes = [];
   missing = await checkHost(board, probe, { tests, notes });

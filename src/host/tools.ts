@@ -54,7 +54,8 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'ps', package: 'procps', scope: 'tests', why: 'the interrupt and fault-survival tests find the QEMU processes of a run' },
   { command: 'ip', package: 'iproute2', scope: 'tests', why: 'brings lo up, and a veth pair for the probe\'s -F, in the probe tests\' private network namespace' },
   { command: 'sysctl', package: 'procps', scope: 'tests', why: 'silences the kernel\'s echo replies in the probe tests\' namespace' },
-  { command: 'python3', package: 'python3', scope: 'tests', why: 'Debian\'s Python runs junitparser (python3-junitparser), a JUnit reader that is not the harness, on the merged junit.xml of a board matrix; and LAVA\'s own job schema (lava-common) on the job lava-job writes' },
+  { command: 'python3', package: 'python3', scope: 'tests', why: 'Debian\'s Python runs junitparser (python3-junitparser), a JUnit reader that is not the harness, on the merged junit.xml of a board matrix; LAVA\'s own job schema (lava-common) on the job lava-job writes; and jinja2 over lava-server\'s qemu.jinja2 for the device file of lava-job --for lava-run' },
+  { command: 'lava-run', package: 'lava-dispatcher', scope: 'tests', why: 'Debian\'s LAVA dispatcher runs the job lava-job --for lava-run writes on the emulated board, no server (test/lava-run-board.test.ts)' },
 ];
 
 /**
@@ -64,6 +65,8 @@ export const HOST_TOOLS: readonly HostTool[] = [
  * the ping parser fixtures came from, the JUnit reader the board matrix test
  * reads the merged junit.xml with, the second kernel's source that the
  * qemu-imx25-6.12 board tests build, LAVA's job schema the LAVA job is validated against).
+ * lava-server's device-type templates are not a package the tests install: doctor --install
+ * --tests downloads its .deb and unpacks them into the cache (src/lava/templates.ts).
  */
 export const TEST_FILE_PACKAGES: readonly string[] = ['linux-headers-amd64', 'linux-libc-dev', 'openssh-sftp-server', 'iputils-ping', 'linux-source-6.12', 'python3-junitparser', 'lava-common'];
 

@@ -31,7 +31,21 @@ export interface LavaJobOptions {
   jobMinutes?: number;
   /** The driver tree's revision, in the job's metadata (LAVA keeps it with the results). */
   driverRevision?: string;
+  /**
+   * Who runs the job: `lab` (default), a LAVA server's dispatcher, the job valid by the server's
+   * strict schema; `lava-run`, Debian's dispatcher run locally on the emulated board, whose qemu
+   * boot puts only images with an `image_arg` on QEMU's command line (a key the strict schema
+   * refuses under a tftp deploy, which the dispatcher's own, non-strict, validation accepts).
+   */
+  variant?: JobVariant;
 }
+
+/** The two jobs lava-job writes: for a LAVA lab, or for Debian's lava-run on this host (emulated board only). */
+export const JOB_VARIANTS = ['lab', 'lava-run'] as const;
+export type JobVariant = (typeof JOB_VARIANTS)[number];
+
+/** QEMU's options for the images of a tftp deploy, for LAVA's qemu boot (lava-run variant): `{kernel}` is replaced by the image's path. */
+export const QEMU_IMAGE_ARGS = { kernel: '-kernel {kernel}', dtb: '-dtb {dtb}', ramdisk: '-initrd {ramdisk}' } as const;
 
 /** The shell prompt of the initramfs's busybox as root, and its console login. */
 const PROMPTS = ['/root # ', '/ # ', '~ # '];
@@ -40,13 +54,16 @@ const LOGIN = { login_prompt: 'login:', username: 'root' };
 /** The job as data, the way LAVA's schema (lava_common.schemas) reads it. */
 export function lavaJob(o: LavaJobOptions): Record<string, unknown> {
   const emulated = o.target.kind === 'qemu';
+  const local = o.variant === 'lava-run';
+  if (local && !emulated) throw new Error('the lava-run job is for the emulated board (LAVA\'s qemu device type) only');
+  const arg = (image: keyof typeof QEMU_IMAGE_ARGS) => (local ? { image_arg: QEMU_IMAGE_ARGS[image] } : {});
   const deploy: Record<string, unknown> = {
     to: 'tftp',
     timeout: { minutes: 5 },
     os: 'oe',
-    kernel: { url: o.images.kernel, type: 'zimage' },
-    dtb: { url: o.images.dtb },
-    ramdisk: { url: o.images.ramdisk, compression: 'gz', install_overlay: true, install_modules: false, ...(emulated ? {} : { header: 'u-boot' }) },
+    kernel: { url: o.images.kernel, type: 'zimage', ...arg('kernel') },
+    dtb: { url: o.images.dtb, ...arg('dtb') },
+    ramdisk: { url: o.images.ramdisk, compression: 'gz', install_overlay: true, install_modules: false, ...(emulated ? {} : { header: 'u-boot' }), ...arg('ramdisk') },
   };
   const boot: Record<string, unknown> =
     o.target.kind === 'qemu'
@@ -67,7 +84,7 @@ export function lavaJob(o: LavaJobOptions): Record<string, unknown> {
   }));
   const job: Record<string, unknown> = {
     device_type: o.target.kind === 'qemu' ? 'qemu' : o.target.deviceType,
-    job_name: `vnet-harness ${o.board}: virt_net stages ${o.stages.join(',')}`,
+    job_name: `vnet-harness ${o.board}: virt_net stages ${o.stages.join(',')}${local ? ' (lava-run)' : ''}`,
     timeouts: { job: { minutes: o.jobMinutes ?? 30 }, action: { minutes: 5 }, connection: { minutes: 2 } },
     priority: 'medium',
     visibility: 'public',
@@ -76,11 +93,14 @@ export function lavaJob(o: LavaJobOptions): Record<string, unknown> {
   if (o.target.kind === 'qemu') {
     // QEMU's user network, restricted: the guest reaches nothing outside (3.3.3.x are public
     // addresses), and the initramfs sets no default route. The console is the i.MX25's first UART.
+    // These override LAVA's qemu.jinja2 defaults (cortex-a57, machine virt, a virtio NIC on an
+    // unrestricted user network, 512 MB): the one NIC is the i.MX25's FEC.
     job.context = {
       arch: 'arm',
       machine: o.target.machine,
       cpu: 'arm926',
       memory: o.target.memoryMiB,
+      model: 'model=imx.fec',
       netdevice: 'user,restrict=on',
       no_kvm: true,
       extra_options: ['-no-reboot', '-append', JSON.stringify(o.target.append)],

@@ -24,8 +24,65 @@ export interface LavaCase {
   metadata?: Record<string, unknown>;
 }
 
-/** Parses the yaml export; a file that is not one is bad input naming what is wrong. */
+/** A line of a LAVA job log: `{"dt": …, "lvl": …, "msg": …}` (a server's job log prefixes each with `- `). */
+const LOG_LINE = /^(?:- )?\{\s*"dt":/;
+
+/** Whether the text is a LAVA job log (lava-run's stderr, a server's job log) rather than the results export. */
+export function isLavaLog(text: string): boolean {
+  const first = text.split('\n').find((l) => l.trim() !== '');
+  return first !== undefined && LOG_LINE.test(first.trim());
+}
+
+/**
+ * The test cases of a LAVA job log: lava-run (Debian's dispatcher without a
+ * server) writes its results nowhere but in its log, one YAML mapping per line,
+ * the test cases as `lvl: results` records whose msg is {definition, case,
+ * result, measurement, units, …}; LAVA's own `lava/job` case says how the job
+ * ended (with error_msg when it did not complete). Other lines are left alone.
+ */
+export function parseLavaLog(text: string, source: string): LavaCase[] {
+  const cases: LavaCase[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!LOG_LINE.test(line) || !line.includes('"lvl": "results"')) return;
+    let record: unknown;
+    try {
+      record = parse(line.replace(/^- /, ''));
+    } catch (error) {
+      throw new HarnessError(`${source}:${i + 1}: a results record that is not YAML: ${(error as Error).message.split('\n')[0]}`);
+    }
+    const msg = (record as { lvl?: unknown; msg?: unknown } | null)?.msg as Record<string, unknown> | undefined;
+    if ((record as { lvl?: unknown }).lvl !== 'results') return;
+    if (typeof msg !== 'object' || msg === null || typeof msg.definition !== 'string' || typeof msg.case !== 'string' || typeof msg.result !== 'string') {
+      throw new HarnessError(`${source}:${i + 1}: a results record without definition, case and result strings`);
+    }
+    const m = msg.measurement === undefined || msg.measurement === null || msg.measurement === '' ? undefined : Number(msg.measurement);
+    if (m !== undefined && !Number.isFinite(m)) throw new HarnessError(`${source}:${i + 1} (${msg.definition}/${msg.case}): measurement ${JSON.stringify(msg.measurement)} is not a number`);
+    const { definition, case: name, result, measurement: _m, units, ...metadata } = msg;
+    cases.push({
+      name,
+      suite: definition,
+      result: result as string,
+      ...(m !== undefined ? { measurement: m } : {}),
+      ...(typeof units === 'string' && units !== '' ? { unit: units } : {}),
+      ...(Object.keys(metadata).length > 0 ? { metadata } : {}),
+    });
+  });
+  if (cases.length === 0) throw new HarnessError(`${source}: a LAVA job log without any results record (lvl: results): the job ended before its first action?`);
+  return cases;
+}
+
+/** When a job log's records start and end (their `dt`, UTC), or undefined when it has none. */
+export function logSpan(text: string): { startedAt: string; durationMs: number } | undefined {
+  const times = [...text.matchAll(/^(?:- )?\{\s*"dt":\s*"([0-9T:.-]+)"/gm)].map((m) => Date.parse(`${m[1]}Z`)).filter((t) => Number.isFinite(t));
+  if (times.length === 0) return undefined;
+  const first = Math.min(...times);
+  return { startedAt: new Date(first).toISOString(), durationMs: Math.max(...times) - first };
+}
+
+/** Parses the yaml export, or a job log (isLavaLog); a file that is neither is bad input naming what is wrong. */
 export function parseLavaResults(text: string, source: string): LavaCase[] {
+  if (isLavaLog(text)) return parseLavaLog(text, source);
   let data: unknown;
   try {
     data = parse(text);
