@@ -23,7 +23,7 @@ const VALIDATE = [
   'import sys, yaml',
   'from lava_common.schemas import validate',
   'try:',
-  '    validate(yaml.safe_load(sys.stdin.read()), strict=True)',
+  '    validate(yaml.safe_load(sys.stdin.read()), strict=sys.argv[1] == "strict")',
   'except Exception as e:',
   '    print("INVALID: %s: %s" % (type(e).__name__, e)); sys.exit(1)',
   'print("VALID")',
@@ -34,10 +34,10 @@ function lavaCommonAvailable(): boolean {
   return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import lava_common.schemas'], { encoding: 'utf8' }).status === 0;
 }
 
-/** LAVA's validation of a job definition (the server's strict mode). */
-function validate(yaml: string): { ok: boolean; said: string } {
+/** LAVA's validation of a job definition (the server's strict mode, or the lenient one). */
+function validate(yaml: string, mode: 'strict' | 'lenient' = 'strict'): { ok: boolean; said: string } {
   // spawns: python3
-  const r = spawnSync(PYTHON, ['-c', VALIDATE], { input: yaml, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(PYTHON, ['-c', VALIDATE, mode], { input: yaml, encoding: 'utf8', timeout: 60_000 });
   return { ok: r.status === 0, said: `${r.stdout}${r.stderr}`.trim() };
 }
 
@@ -86,6 +86,41 @@ describe('lava-job: the LAVA job definition', () => {
     expect(test?.definitions?.map((d) => [d.name, d.from, d.repository.run.steps])).to.deep.equal(
       [1, 2, 3, 4].map((s) => [`vnet-stage${s}`, 'inline', [`sh ${LAVA_BOARD_DIR}/vnet-stage.sh ${s}`]]),
     );
+  });
+});
+
+describe('lava-job --for lava-run: the job for Debian\'s dispatcher on this host', () => {
+  const local = lavaJob({ ...EMULATED, variant: 'lava-run' });
+  const deployOf = (job: Record<string, unknown>) => (job.actions as Record<string, Record<string, Record<string, unknown>>>[])[0]?.deploy ?? {};
+
+  it('differs from the lab job only by image_arg on the three images (what LAVA\'s qemu boot puts on QEMU\'s command line) and its name', () => {
+    const lab = lavaJob(EMULATED);
+    expect(deployOf(local).kernel).to.deep.equal({ ...deployOf(lab).kernel, image_arg: '-kernel {kernel}' });
+    expect(deployOf(local).dtb).to.deep.equal({ ...deployOf(lab).dtb, image_arg: '-dtb {dtb}' });
+    expect(deployOf(local).ramdisk).to.deep.equal({ ...deployOf(lab).ramdisk, image_arg: '-initrd {ramdisk}' });
+    for (const k of ['kernel', 'dtb', 'ramdisk']) expect(deployOf(lab)[k]).to.not.have.property('image_arg');
+    const strip = (job: Record<string, unknown>) => ({ ...job, job_name: '', actions: (job.actions as object[]).slice(1) });
+    expect(strip(local)).to.deep.equal(strip(lab));
+    expect(String(local.job_name)).to.match(/\(lava-run\)$/);
+    // the i.MX25's own NIC on a restricted user network, over qemu.jinja2's virtio/unrestricted defaults
+    expect(local.context).to.deep.include({ model: 'model=imx.fec', netdevice: 'user,restrict=on', cpu: 'arm926' });
+  });
+
+  it('is for the emulated board only', () => {
+    expect(() => lavaJob({ ...EMULATED, target: { kind: 'u-boot', deviceType: 'imx25-pdk' }, variant: 'lava-run' })).to.throw(/emulated board/);
+  });
+
+  it('is refused by the server\'s strict schema for image_arg alone, and accepted by the lenient one (the lab job is what a lab gets)', function () {
+    this.timeout(60_000);
+    requireOnHost(this, lavaCommonAvailable(), `${PYTHON} with lava_common (Debian package lava-common)`);
+    const strict = validate(lavaJobYaml({ ...EMULATED, variant: 'lava-run' }));
+    expect(strict.ok).to.equal(false);
+    expect(strict.said).to.match(/INVALID.*image_arg/);
+    // without image_arg it is the lab job, valid: image_arg is the only difference the schema sees
+    const actions = local.actions as Record<string, Record<string, Record<string, unknown>>>[];
+    const noArg = Object.fromEntries(Object.entries(deployOf(local)).map(([k, v]) => [k, typeof v === 'object' && v !== null ? Object.fromEntries(Object.entries(v).filter(([key]) => key !== 'image_arg')) : v]));
+    expect(validate(stringify({ ...local, actions: [{ deploy: noArg }, ...actions.slice(1)] })).said).to.equal('VALID');
+    expect(validate(lavaJobYaml({ ...EMULATED, variant: 'lava-run' }), 'lenient').said).to.equal('VALID');
   });
 });
 

@@ -104,6 +104,40 @@ describe('lava-results: a LAVA job\'s results as a run', function () {
     expect(results.stages[3]?.checks.every((c) => c.verdict === 'error')).to.equal(true);
   });
 
+  it('imports lava-run\'s log (its stderr: one YAML record a line, the cases as lvl: results), a failed check and the job\'s times included', async () => {
+    const rec = (dt: string, lvl: string, msg: unknown) => JSON.stringify({ dt, lvl, msg }).replace('\\u001b', '\\e');
+    const lines = [
+      rec('2026-12-03T20:29:18.765588', 'info', 'lava-dispatcher, installed at version: 2023.01'),
+      rec('2026-12-03T20:29:18.816745', 'results', { case: 'validate', definition: 'lava', result: 'pass' }),
+      // a console line with an escape: YAML's "\e", not JSON
+      rec('2026-12-03T20:29:20.850311', 'target', '/root # \u001b[6n'),
+      rec('2026-12-03T20:29:20.900000', 'target', 'lava-test-case module-loads --result pass'),
+    ];
+    for (const [i, stage] of [3, 4].entries()) {
+      for (const id of scriptCheckIds(stage)) lines.push(rec('2026-12-03T20:29:25.000000', 'results', { case: id, definition: `${i}_vnet-stage${stage}`, result: stage === 3 && id === 'mac-address' ? 'fail' : 'pass', ...(id === 'frames-dropped' ? { measurement: '6.0000000000', units: 'packets' } : {}), level: '3.1', namespace: 'common' }));
+      if (stage === 4) for (let n = 1; n <= 20; n++) lines.push(rec('2026-12-03T20:29:30.000000', 'results', { case: `${RTT_CASE_PREFIX}${n}`, definition: `${i}_vnet-stage4`, result: 'pass', measurement: '0.512', units: 'ms' }));
+    }
+    lines.push(rec('2026-12-03T20:29:37.680361', 'results', { case: 'job', definition: 'lava', result: 'pass' }));
+    expect(lines[2]).to.contain('\\e[6n');
+    await writeFile(join(dir, 'lava.log'), `${lines.join('\n')}\n`);
+    const r = await cli('lava-results', join(dir, 'lava.log'), '--out', join(dir, 'run'));
+    expect(r.code, r.out).to.equal(1);
+    const results = await loadResults(join(dir, 'run', 'results.json'));
+    expect(results.stages.map((s) => [s.stage, s.verdict, s.checks.filter((c) => c.verdict !== 'pass').map((c) => c.id)])).to.deep.equal([[3, 'fail', ['mac-address']], [4, 'pass', []]]);
+    expect(results.stages[1]?.rttsMs).to.have.length(20);
+    expect(results.startedAt).to.equal('2026-12-03T20:29:18.765Z');
+    expect(results.durationMs).to.equal(18915);
+    // the job ended incomplete: LAVA's reason, exit 2
+    const failed = lines.slice(0, -1).concat(rec('2026-12-03T20:29:40.000000', 'results', { case: 'job', definition: 'lava', result: 'fail', error_msg: 'lava-test-shell timed out after 600 seconds', error_type: 'Test' }));
+    await writeFile(join(dir, 'failed.log'), failed.join('\n'));
+    const f = await cli('lava-results', join(dir, 'failed.log'), '--out', join(dir, 'run2'));
+    expect(f.code, f.out).to.equal(2);
+    expect((await loadResults(join(dir, 'run2', 'results.json'))).errors[0]).to.match(/lava-test-shell timed out after 600 seconds/);
+    // a log with no results record at all
+    await writeFile(join(dir, 'empty.log'), `${lines[0]}\n`);
+    expect((await cli('lava-results', join(dir, 'empty.log'), '--out', join(dir, 'run3'))).out).to.match(/empty\.log: a LAVA job log without any results record/);
+  });
+
   it('refuses what is not a LAVA export (exit 2, naming the file)', async () => {
     await writeFile(join(dir, 'x.yaml'), 'a: 1\n');
     const r = await cli('lava-results', join(dir, 'x.yaml'), '--out', join(dir, 'run'));

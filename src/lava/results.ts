@@ -44,7 +44,7 @@ export function parseLavaLog(text: string, source: string): LavaCase[] {
   const cases: LavaCase[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
-    if (!LOG_LINE.test(line) || !line.includes('"lvl": "results"')) return;
+    if (!LOG_LINE.test(line) || !/"lvl":\s*"results"/.test(line)) return;
     let record: unknown;
     try {
       record = parse(line.replace(/^- /, ''));
