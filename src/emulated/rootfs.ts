@@ -11,6 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { HarnessError, PrerequisiteError } from '../errors.ts';
 import { cachedEntry, inputsKey } from '../util/cache.ts';
+import { recalled } from './apt-state.ts';
 import { buildCpio, type CpioEntry } from './cpio.ts';
 
 export interface RootfsSpec {
@@ -61,9 +62,13 @@ export interface Rootfs {
 /** Files of the packages that go into the image: the rest (docs, gconv, locales) is left out. */
 const KEEP = [/^bin\/busybox$/, /^usr\/sbin\/dropbear$/, /^lib\/ld-linux[^/]*$/, /^(usr\/)?lib\/[^/]+-linux-gnueabi\/[^/]+\.so[.0-9]*$/];
 
-/** Asks apt (one call, no download) for the exact version and checksum of each package, for the cache key. */
+/** Asks apt (one call, no download; remembered while apt's lists and configuration stay the same) for the exact version and checksum of each package, for the cache key. */
 async function packageIdentities(spec: RootfsSpec): Promise<Record<string, string>> {
   const names = spec.packages.map((p) => `${p}:${spec.arch}`);
+  return recalled(['apt-cache show --no-all-versions', ...names], () => askApt(spec, names));
+}
+
+async function askApt(spec: RootfsSpec, names: readonly string[]): Promise<Record<string, string>> {
   const result = await execa('apt-cache', ['show', '--no-all-versions', ...names], { reject: false, timeout: 60_000 });
   const ids: Record<string, string> = {};
   for (const record of result.stdout.split(/\n\n+/)) {

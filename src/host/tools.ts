@@ -27,6 +27,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'dpkg-query', package: 'dpkg', scope: 'harness', why: 'doctor: which packages are installed' },
   { command: 'dpkg', package: 'dpkg', scope: 'harness', why: 'doctor: host and foreign architectures' },
   { command: 'apt-cache', package: 'apt', scope: 'emulated', why: 'doctor and rootfs: which guest packages apt knows' },
+  { command: 'apt-config', package: 'apt', scope: 'emulated', why: 'rootfs: where apt keeps its lists and preferences, so its answer is asked again only when they change' },
   { command: 'apt-get', package: 'apt', scope: 'emulated', why: 'downloads the guest packages of the initramfs' },
   { command: 'dpkg-deb', package: 'dpkg', scope: 'emulated', why: 'unpacks the guest packages of the initramfs' },
   { command: 'tar', package: 'tar', scope: 'harness', why: 'extracts linux-source (the emulated kernel; nolibc for the probe, any board)' },
