@@ -61,7 +61,7 @@ export interface StepContext {
   /** True once the last step read the kernel log delta itself. */
   dmesgTaken: boolean;
   /** Set when the board's kernel has kmemleak and its suspects were cleared at the stage's start; the module's load address once it is loaded. */
-  kmemleak?: { startJiffies?: number; moduleRange?: { base: number; size: number } };
+  kmemleak?: { startJiffies?: number; moduleRange?: { base: number; size: number }; firstScan?: CommandResult };
   /** When the last step that sent frames ended (Date.now()). */
   lastTrafficAt?: number;
 }
@@ -290,7 +290,11 @@ export const rmmodStep: StageStep = {
   async run(ctx) {
     ctx.phase = 'rmmod';
     const moduleName = MODULE_NAMES[ctx.plan.stage - 1] ?? 'virt_net';
-    const rmmod = await ctx.step('rmmod', () => sections(ctx.run, { rmmod: `rmmod ${moduleName}`, unloaded: READ, dmesg: 'dmesg' }));
+    // On a kernel with kmemleak, its first scan ends the same command (one board round trip less a stage).
+    const rmmod = await ctx.step('rmmod', () =>
+      sections(ctx.run, { rmmod: `rmmod ${moduleName}`, unloaded: READ, dmesg: 'dmesg', scan: ctx.kmemleak ? `echo scan > ${KMEMLEAK}` : 'true' }),
+    );
+    if (ctx.kmemleak) ctx.kmemleak.firstScan = rmmod.part('scan');
     ctx.obs.rmmod = rmmod.part('rmmod');
     ctx.obs.unloaded = rmmod.reading('unloaded');
     ctx.obs.dmesg = dmesgDelta(ctx.dmesgBefore, rmmod.output('dmesg') ?? '').lines.map((l) => l.raw);
@@ -309,8 +313,8 @@ const KMEMLEAK_AGE_MARGIN_MS = 300;
  * On a kernel with kmemleak, after rmmod: two scans, then the list of
  * suspects. kmemleak reports an object only when its contents were the same
  * at two scans in a row (a new object's first checksum always differs) and
- * it is old enough (the board's kmemleak.min_age): the first scan comes at
- * once, the second once the stage's last frame is old enough. The stage's
+ * it is old enough (the board's kmemleak.min_age): the first scan ends the
+ * rmmod command, the second comes once the stage's last frame is old enough. The stage's
  * own suspects (new since it began; its module in the backtrace, or
  * allocated by a command it ran) become kernel events of class kmemleak;
  * the others are only counted.
@@ -322,7 +326,8 @@ export const kmemleakStep: StageStep = {
     ctx.phase = 'kmemleak scan';
     const minAgeMs = ctx.inputs.kmemleakMinAgeMs ?? 5000;
     const scan = await ctx.step('kmemleak', async () => {
-      const first = await ctx.run(`echo scan > ${KMEMLEAK}`, 60_000);
+      // The first scan came with rmmod; run here only when that step did not (a stage without it).
+      const first = ctx.kmemleak?.firstScan ?? (await ctx.run(`echo scan > ${KMEMLEAK}`, 60_000));
       if (first.exitCode !== 0) return { first, second: undefined };
       const wait = (ctx.lastTrafficAt ?? 0) + minAgeMs + KMEMLEAK_AGE_MARGIN_MS - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
