@@ -13,6 +13,7 @@ import {
   FULL_USERLAND,
   parseUserlandProbe,
   pingCommand,
+  unansweredPingCommand,
   PROBED_COMMANDS,
   requireUsable,
   userlandFrom,
@@ -27,7 +28,7 @@ import { fakeBoard } from './helpers/fake-board.ts';
 /** What the probe prints on a board that has `commands` and whose ping takes `options`. */
 const probeOutput = (commands: readonly string[], options: readonly string[]): string => [...commands.map((c) => `have ${c}`), ...options.map((o) => `opt ${o}`)].join('\n') + '\n';
 
-const ALL_OPTIONS = ['ping -W', 'ping -i', 'ping -w'];
+const ALL_OPTIONS = ['ping -W', 'ping -i', 'ping -w', 'sleep 0.01'];
 /** The minimal board: no ip (nor its ipneigh), base64, sha256sum, timeout; ping refuses -i and -W. */
 const MINIMAL = PROBED_COMMANDS.filter((c) => !['ip', 'base64', 'sha256sum', 'timeout'].includes(c));
 
@@ -39,16 +40,19 @@ describe('board userland: probe and fallbacks', () => {
     expect(u.neighFlush).to.equal('ip');
     expect(pingCommand(u, 3, 1, '3.3.3.3', true)).to.equal('ping -c 3 -i 0.2 -W 1 3.3.3.3');
     expect(pingCommand(u, 1, 1, '3.3.3.4', false)).to.equal('ping -c 1 -W 1 3.3.3.4');
+    // The ping that must go unanswered is ended after half a second, not waited a whole one.
+    expect(unansweredPingCommand(u, '3.3.3.4')).to.equal('ping -c 1 3.3.3.4 & p=$!; ( sleep 0.5; kill -INT $p ) >/dev/null 2>&1 & k=$!; wait $p; s=$?; kill $k 2>/dev/null; (exit $s)');
   });
 
   it('the minimal board: each missing tool named, each stand-in said, the variants picked', () => {
     const u = userlandFrom(parseUserlandProbe(probeOutput(MINIMAL, ['ping -w'])), 'serial');
-    expect(u.missing).to.deep.equal(['sha256sum', 'base64', 'ping -W', 'ping -i', 'ip', 'timeout']);
+    expect(u.missing).to.deep.equal(['sha256sum', 'base64', 'ping -W', 'ping -i', 'sleep 0.01', 'ip', 'timeout']);
     expect(u.fallbacks).to.deep.equal([
       'no sha256sum: uploads and the probe on the board checked with md5sum',
       'no base64: serial uploads as printf octal escapes',
       'ping without -W: bounded by a background kill -INT (count × interval + the reply wait)',
       'ping without -i: one echo request a second (the local ping takes 3 s, not 0.6)',
+      'sleep without fractions: a ping that must go unanswered waits 1 s for its reply, not 0.5',
       'no ip: arp -d instead of ip neigh flush (the peer 3.3.3.4 is the only neighbour of vnet0)',
     ]);
     expect(u.unusable).to.deep.equal([]);
@@ -58,6 +62,7 @@ describe('board userland: probe and fallbacks', () => {
     expect(pingCommand(u, 3, 1, '3.3.3.3', true)).to.equal(`ping -c 3 3.3.3.3 ${killer(3)}`);
     expect(pingCommand(u, 3, 2, '3.3.3.4', true)).to.equal(`ping -c 3 3.3.3.4 ${killer(4)}`);
     expect(pingCommand(u, 1, 1, '3.3.3.4', false)).to.equal(`ping -c 1 3.3.3.4 ${killer(1)}`);
+    expect(unansweredPingCommand(u, '3.3.3.4'), 'sleep without fractions: the whole second').to.equal(`ping -c 1 3.3.3.4 ${killer(1)}`);
     const fast = userlandFrom(parseUserlandProbe(probeOutput(MINIMAL, ['ping -i'])), 'ssh');
     expect(pingCommand(fast, 20, 1, '3.3.3.3', true), 'with -i, the bound shrinks with it').to.equal(`ping -c 20 -i 0.2 3.3.3.3 ${killer(5)}`);
     // Over SSH, base64 is not needed (SFTP or cat): missing, but no stand-in.

@@ -62,7 +62,7 @@ function shell(b: Behaviour = {}) {
     if (part.startsWith('d=/sys/class/net/vnet0')) return { stdout: loaded ? PRESENT : ABSENT };
     if (part.startsWith('ifconfig')) return { status: 0 };
     if (part.startsWith('ping -c 3 -i 0.2 -W 1 3.3.3.3')) return { stdout: fixture('ping-local-3.3.3.3.txt') };
-    if (part.startsWith('ping -c 1 -W 1 3.3.3.4')) {
+    if (part.startsWith('ping -c 1 3.3.3.4 & p=$!; ( sleep 0.5; kill -INT $p )')) {
       dmesg += '[   11.000000] virt_net_send_packet cnt = 1\n';
       return { stdout: fixture('ping-remote-noreply.txt'), status: 1 };
     }

@@ -18,6 +18,7 @@ export const PROBED_OPTIONS = {
   'ping -W': 'ping -c 1 -W 1 127.0.0.1',
   'ping -i': 'ping -c 1 -i 0.2 127.0.0.1',
   'ping -w': 'ping -c 1 -w 2 127.0.0.1',
+  'sleep 0.01': 'sleep 0.01',
 } as const;
 
 export type ProbedOption = keyof typeof PROBED_OPTIONS;
@@ -62,7 +63,8 @@ export type PingBound = 'W' | 'kill';
 export interface Userland {
   /** The probe's raw findings (for the report: what was there). */
   probe: UserlandProbe;
-  ping: { bound: PingBound; interval: boolean };
+  /** interval: ping -i works; shortWait: sleep takes fractions, so an unanswered ping is ended after UNANSWERED_WAIT_MS, not a whole second. */
+  ping: { bound: PingBound; interval: boolean; shortWait: boolean };
   /** How vnet0 gets its address: ifconfig, or ip addr/link without it. */
   addressWith: 'ifconfig' | 'ip';
   /** How vnet0's neighbour entries are dropped: ip neigh flush, arp -d of the peer (SIOCDARP), or not at all. */
@@ -111,6 +113,11 @@ export function userlandFrom(probe: UserlandProbe, transport: 'ssh' | 'serial'):
     missing.push('ping -i');
     fallbacks.push('ping without -i: one echo request a second (the local ping takes 3 s, not 0.6)');
   }
+  const shortWait = opt('sleep 0.01');
+  if (has('ping') && !shortWait) {
+    missing.push('sleep 0.01');
+    fallbacks.push('sleep without fractions: a ping that must go unanswered waits 1 s for its reply, not 0.5');
+  }
   let addressWith: Userland['addressWith'] = 'ifconfig';
   if (!has('ifconfig')) {
     missing.push('ifconfig');
@@ -132,7 +139,7 @@ export function userlandFrom(probe: UserlandProbe, transport: 'ssh' | 'serial'):
   if (!has('timeout')) missing.push('timeout');
   return {
     probe,
-    ping: { bound, interval },
+    ping: { bound, interval, shortWait },
     addressWith,
     neighFlush,
     files: { checksum: checksum ?? 'sha256', encoding: has('base64') ? 'base64' : 'printf' },
@@ -157,7 +164,7 @@ const NEEDED_FOR: Record<'insmod' | 'rmmod' | 'dmesg' | 'ping' | 'grep' | 'cut' 
 /** A board whose userland is everything the harness uses (fake boards, and before a probe). */
 export const FULL_USERLAND: Userland = {
   probe: { commands: new Set(PROBED_COMMANDS), options: new Set(Object.keys(PROBED_OPTIONS)) },
-  ping: { bound: 'W', interval: true },
+  ping: { bound: 'W', interval: true, shortWait: true },
   addressWith: 'ifconfig',
   neighFlush: 'ip',
   files: { checksum: 'sha256', encoding: 'base64' },
@@ -175,10 +182,31 @@ export function pingCommand(u: Userland, count: number, waitS: number, address: 
   const interval = fast && u.ping.interval ? ' -i 0.2' : '';
   if (u.ping.bound === 'W') return `ping -c ${count}${interval} -W ${waitS} ${address}`;
   // The last request goes out after count - 1 intervals; its reply is waited for waitS.
-  const seconds = Math.ceil((count - 1) * (interval ? 0.2 : 1)) + waitS;
-  // ping's own exit status is the command's; the killer's output goes nowhere, so
-  // its sleep does not hold the SSH channel open once ping is done.
-  return `ping -c ${count}${interval} ${address} & p=$!; ( sleep ${seconds}; kill -INT $p ) >/dev/null 2>&1 & k=$!; wait $p; s=$?; kill $k 2>/dev/null; (exit $s)`;
+  return killedAfter(`ping -c ${count}${interval} ${address}`, String(Math.ceil((count - 1) * (interval ? 0.2 : 1)) + waitS));
+}
+
+/**
+ * How long a ping that must go unanswered waits for the reply (stages 1-3's
+ * ping 3.3.3.4): a driver that answers does it within milliseconds of the
+ * request (netif_rx from its transmit hook), and the second a -W 1 ping waits
+ * was a sixth of such a stage on the debug board.
+ */
+export const UNANSWERED_WAIT_MS = 500;
+
+/** One echo request that must go unanswered: ended by kill -INT after UNANSWERED_WAIT_MS where sleep takes fractions, else waited 1 s as pingCommand does. */
+export function unansweredPingCommand(u: Userland, address: string): string {
+  if (!u.ping.shortWait) return pingCommand(u, 1, 1, address, false);
+  return killedAfter(`ping -c 1 ${address}`, String(UNANSWERED_WAIT_MS / 1000));
+}
+
+/**
+ * A ping ended by a background kill -INT after `sleep` seconds (it prints its
+ * statistics and exits). ping's own exit status is the command's; the
+ * killer's output goes nowhere, so its sleep does not hold the SSH channel
+ * open once ping is done.
+ */
+function killedAfter(ping: string, sleep: string): string {
+  return `${ping} & p=$!; ( sleep ${sleep}; kill -INT $p ) >/dev/null 2>&1 & k=$!; wait $p; s=$?; kill $k 2>/dev/null; (exit $s)`;
 }
 
 /** Throws (a HarnessError: the run's verdict is error, exit 2) listing everything the harness cannot do without on this board, all at once. */

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { PowerDriver } from '../board/power.ts';
 import type { BoardStrategy } from '../board/strategy.ts';
-import { FULL_USERLAND, pingCommand, type Userland } from '../board/userland.ts';
+import { FULL_USERLAND, pingCommand, unansweredPingCommand, type Userland } from '../board/userland.ts';
 import { checksumCommand, digestOf, parseDigest } from '../transport/checksum.ts';
 import { dmesgDelta } from '../parsers/dmesg.ts';
 import { attributeLeaks, moduleRange, parseKmemleak } from '../parsers/kmemleak.ts';
@@ -223,7 +223,11 @@ export const pingRemoteStep: StageStep = {
   async run(ctx) {
     const { plan } = ctx;
     ctx.phase = `ping ${REMOTE_ADDRESS}`;
-    const ping = plan.remoteAnswered ? pingCommand(userlandOf(ctx), plan.remoteCount, 2, REMOTE_ADDRESS, true) : pingCommand(userlandOf(ctx), plan.remoteCount, 1, REMOTE_ADDRESS, false);
+    const ping = plan.remoteAnswered
+      ? pingCommand(userlandOf(ctx), plan.remoteCount, 2, REMOTE_ADDRESS, true)
+      : plan.remoteCount === 1
+        ? unansweredPingCommand(userlandOf(ctx), REMOTE_ADDRESS)
+        : pingCommand(userlandOf(ctx), plan.remoteCount, 1, REMOTE_ADDRESS, false);
     const remote = await ctx.step('ping-remote', () =>
       sections(ctx.run, {
         dmesgBefore: 'dmesg',
