@@ -12,7 +12,7 @@ import { DEFAULT_MODULES_DIR, PROJECT_ROOT } from './paths.ts';
 import { parseCheckList } from './bisect/signal.ts';
 import { parseStageList } from './stages/plan.ts';
 
-export const COMMANDS = ['boards', 'doctor', 'build', 'boot', 'run', 'test', 'compare', 'bench', 'bisect', 'lava-job', 'lava-results'] as const;
+export const COMMANDS = ['boards', 'doctor', 'build', 'boot', 'run', 'test', 'compare', 'last-good', 'bench', 'bisect', 'lava-job', 'lava-results'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** What differs for one command that takes an option. */
@@ -189,6 +189,7 @@ export const OPTIONS = {
       run: {},
       test: { help: 'the reports folder of the stage runs: runs by id, latest, index.html and history.json (default: reports/ of the harness)' },
       compare: { help: 'the reports folder where run ids, latest and history.json are looked up (default: reports/ of the harness)' },
+      'last-good': { help: 'the reports folder where the run and history.json are looked up (default: reports/ of the harness)' },
       'lava-job': { help: 'with --server: the reports folder the imported run goes into (default: reports/ of the harness)' },
       'lava-results': {},
     },
@@ -223,6 +224,13 @@ export const OPTIONS = {
     help: 'compare the run (default latest) with the last good run (last-good) or the run before it (previous) of its board and transport in history.json, instead of naming both runs',
     choices: ['last-good', 'previous'],
     in: { compare: {} },
+  },
+  field: {
+    value: '<what>',
+    help: 'what to print of the last good run: its run id, the driver revision it tested (git), or its folder',
+    choices: ['run-id', 'revision', 'dir'],
+    default: 'run-id',
+    in: { 'last-good': {} },
   },
   rev: { value: '<git-rev>', help: 'test the driver tree as it was at this git revision', in: { run: {} } },
   baseline: { value: '<git-rev>', help: 'also run this revision and compare the two runs', in: { run: {} } },

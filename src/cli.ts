@@ -22,6 +22,7 @@ const BAD_INPUT = 'bad input: an invalid board file or option';
 export interface CommandArguments {
   boot: [cmd: string[]];
   compare: [runA?: string, runB?: string];
+  'last-good': [run?: string];
   'lava-results': [source: string];
 }
 type ArgumentsOf<C extends CommandName> = C extends keyof CommandArguments ? CommandArguments[C] : [];
@@ -50,6 +51,12 @@ const ACTIONS: CommandActions = {
       format: o.format,
       ...(o.out !== undefined ? { out: o.out } : {}),
       perfGate: o.perfGate === true,
+      reportsRoot: o.reportsDir ?? join(PROJECT_ROOT, 'reports'),
+    }),
+  'last-good': async (o, run) =>
+    (await import('./history/last-good.ts')).lastGoodCommand({
+      ...(run !== undefined ? { run } : {}),
+      field: o.field,
       reportsRoot: o.reportsDir ?? join(PROJECT_ROOT, 'reports'),
     }),
   bench: async (o) => (await import('./commands/bench.ts')).benchCommand(o),
@@ -125,6 +132,15 @@ const HELP: Record<CommandName, CommandHelp> = {
       '\nWith --against, run A is taken from history.json of the reports folder: the last good run (every stage\n' +
       'passed) or the run before it, of the same board and transport, appended before the run compared.\n' +
       exitCodes(['0', 'no regression'], ['1', 'a regression'], ['2', 'a run cannot be found or read (history.json included), no run to compare against; or bad input']),
+  },
+  'last-good': {
+    description: 'print the last good run before RUN (default latest) of its board and transport in history.json: what compare --against last-good compares with',
+    arguments: [['[run]', 'the run whose board and transport are looked up, and before which (default latest)']],
+    after:
+      '\nOne line on stdout, for a shell: the run id, the driver revision it tested (--field revision: a nightly\'s\n' +
+      'good end for bisect --good), or its folder. Nothing when there is no good run yet, or (revision) when it\n' +
+      'recorded none (its driver tree was not in git); stderr says which.\n' +
+      exitCodes(['0', 'printed, or no good run yet (nothing printed)'], ['2', 'the run or history.json cannot be found or read; or bad input']),
   },
   bench: {
     description: 'benchmark a warm run of all four stages on the emulated board (breakdown + ratio to a bare ssh script)',

@@ -1,9 +1,11 @@
 // The nightly CI recipes in ci-examples/ parse as YAML, have what the issue
 // asks of them (reports kept, JUnit to the test view, summary.md to the job
-// summary, the last good night compared, infrastructure errors apart from
-// driver failures, a regressed night bisected from the last good night's
-// driver revision with its result kept), and every vnet-harness command and
-// option they call exists in the CLI's option table (src/cli-options.ts).
+// summary, the night compared with the last good run of the run history kept
+// on the runner (compare --against last-good, no copy of its own),
+// infrastructure errors apart from driver failures, a regressed night bisected
+// from the driver revision the history recorded for the last good run, with
+// its result kept), and every vnet-harness command and option they call
+// exists in the CLI's option table (src/cli-options.ts).
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect } from 'chai';
@@ -44,6 +46,27 @@ function callProblems(call: Call): string[] {
 }
 
 const read = (name: string): unknown => parse(readFileSync(join(REPO, 'ci-examples', name), 'utf8'));
+const text = (name: string): string => readFileSync(join(REPO, 'ci-examples', name), 'utf8');
+const PERSISTENT_REPORTS = '--reports-dir "$NIGHTLY_DIR/reports"';
+
+/**
+ * What is wrong with how a recipe uses the run history: every suite run,
+ * last-good and compare must use the reports folder on the runner's disk; the
+ * night is compared with --against last-good; no last-good copy of its own.
+ */
+function historyProblems(recipe: string): string[] {
+  const problems: string[] = [];
+  const calls = harnessCalls(recipe);
+  for (const call of calls.filter((c) => ['test', 'compare', 'last-good'].includes(c.command))) {
+    if (!call.text.includes(PERSISTENT_REPORTS)) problems.push(`\`${call.text}\`: not the reports folder on the runner's disk`);
+  }
+  for (const call of calls.filter((c) => c.command === 'compare')) {
+    if (!/--against last-good\b/.test(call.text)) problems.push(`\`${call.text}\`: not against the last good run of the history`);
+  }
+  if (!calls.some((c) => c.command === 'compare')) problems.push('no compare');
+  if (/last-good(\.new)?\/|last-good"|driver-revision|cp -rL reports\/latest/.test(recipe)) problems.push('a last-good copy of its own');
+  return problems;
+}
 
 describe('ci-examples: the nightly recipes', () => {
   it('GitHub Actions: a self-hosted board runner, reports kept, JUnit and summary published, infrastructure apart from the driver', () => {
@@ -53,8 +76,8 @@ describe('ci-examples: the nightly recipes', () => {
     expect(job['runs-on']).to.include('self-hosted');
     const runs = job.steps.map((s) => String(s.run ?? ''));
     const uses = job.steps.map((s) => String(s.uses ?? ''));
-    expect(runs.some((r) => r.includes('npm test -- --board imx257'))).to.equal(true);
-    expect(runs.some((r) => /npx vnet-harness compare "\$NIGHTLY_DIR\/last-good" reports\/latest/.test(r))).to.equal(true);
+    expect(runs.some((r) => r.includes(`npm test -- --board imx257 --transport ssh ${PERSISTENT_REPORTS}`))).to.equal(true);
+    expect(runs.some((r) => r.includes(`npx vnet-harness compare --against last-good "$RUN" ${PERSISTENT_REPORTS}`))).to.equal(true);
     expect(runs.some((r) => r.includes('reports/latest/summary.md >> "$GITHUB_STEP_SUMMARY"'))).to.equal(true);
     expect(uses.some((u) => u.startsWith('actions/upload-artifact'))).to.equal(true);
     const junit = job.steps.find((s) => String(s.uses ?? '').startsWith('mikepenz/action-junit-report'));
@@ -73,13 +96,12 @@ describe('ci-examples: the nightly recipes', () => {
     // The whole history is fetched: a shallow clone has no commits to bisect.
     const checkout = steps.find((s) => String(s.uses ?? '').startsWith('actions/checkout'));
     expect(checkout?.with).to.deep.include({ 'fetch-depth': 0 });
-    // A good night records the revision it tested with its reports.
-    const remember = steps.find((s) => String(s.name).startsWith('remember a good night'));
-    expect(String(remember?.run)).to.include('git rev-parse HEAD > "$NIGHTLY_DIR/last-good.new/driver-revision"');
-    // Only a regression against the last good night (compare's exit 1) is bisected, from that revision to this one.
+    // No step keeps a last good night of its own: the history on the runner's disk has it.
+    expect(steps.some((s) => String(s.name).startsWith('remember a good night'))).to.equal(false);
+    // Only a regression against the last good night (compare's exit 1) is bisected, from the revision the history recorded for it to this one.
     const bisect = steps.find((s) => /vnet-harness bisect/.test(String(s.run ?? '')));
     expect(bisect?.if).to.equal("always() && steps.compare.outputs.code == '1'");
-    expect(String(bisect?.run)).to.include('good=$(cat "$NIGHTLY_DIR/last-good/driver-revision"');
+    expect(String(bisect?.run)).to.include(`good=$(npx vnet-harness last-good "$RUN" --field revision ${PERSISTENT_REPORTS})`);
     expect(String(bisect?.run)).to.match(/npx vnet-harness bisect --board imx257 --transport ssh --good "\$good" --bad HEAD --out reports\/bisect\n/);
     expect(index((s) => s === bisect)).to.be.greaterThan(index((s) => s.id === 'compare'));
     // Its result: in the job summary and an artifact of its own.
@@ -97,8 +119,8 @@ describe('ci-examples: the nightly recipes', () => {
     expect(job.allow_failure).to.deep.equal({ exit_codes: [2] });
     expect(job.artifacts).to.deep.include({ when: 'always', paths: ['reports/'], reports: { junit: 'reports/*/junit.xml' } });
     const script = (job.script as string[]).join('\n');
-    expect(script).to.include('npm test -- --board imx257');
-    expect(script).to.match(/npx vnet-harness compare "\$NIGHTLY_DIR\/last-good" reports\/latest/);
+    expect(script).to.include(`npm test -- --board imx257 --transport ssh ${PERSISTENT_REPORTS}; suites=$?`);
+    expect(script).to.include(`npx vnet-harness compare --against last-good "$run" ${PERSISTENT_REPORTS}`);
     expect(script).to.match(/exit 2; fi/).and.to.match(/exit 1; fi/);
   });
 
@@ -107,14 +129,13 @@ describe('ci-examples: the nightly recipes', () => {
     const job = ci['nightly-imx257']!;
     expect(job.variables).to.deep.include({ GIT_DEPTH: '0' });
     const script = job.script as string[];
-    const remember = script.find((l) => l.includes('last-good.new'));
-    expect(remember).to.include('git rev-parse HEAD > "$NIGHTLY_DIR/last-good.new/driver-revision"');
+    expect(script.some((l) => l.includes('last-good.new'))).to.equal(false);
     const bisectAt = script.findIndex((l) => l.includes('vnet-harness bisect'));
     const compareAt = script.findIndex((l) => l.includes('vnet-harness compare'));
     expect(bisectAt).to.be.greaterThan(compareAt);
     const bisect = script[bisectAt]!;
     expect(bisect).to.match(/^if \[ "\$compared" = 1 \]; then/);
-    expect(bisect).to.include('good=$(cat "$NIGHTLY_DIR/last-good/driver-revision"');
+    expect(bisect).to.include(`good=$(npx vnet-harness last-good "$run" --field revision ${PERSISTENT_REPORTS})`);
     expect(bisect).to.include('npx vnet-harness bisect --board imx257 --transport ssh --good "$good" --bad HEAD --out reports/bisect;');
     expect(bisect).to.include('cat reports/bisect/bisect.md');
     // reports/bisect/ lies in the artifacts' reports/.
@@ -124,8 +145,30 @@ describe('ci-examples: the nightly recipes', () => {
   it('every vnet-harness command and option the recipes call exists in the CLI', () => {
     const texts = [readFileSync(join(REPO, 'ci-examples', 'github-nightly.yml'), 'utf8'), readFileSync(join(REPO, 'ci-examples', 'gitlab-ci.yml'), 'utf8')];
     const calls = texts.flatMap(harnessCalls);
-    expect(calls.map((c) => c.command).sort()).to.deep.equal(['bisect', 'bisect', 'compare', 'compare', 'doctor', 'doctor', 'test', 'test']);
+    expect(calls.map((c) => c.command).sort()).to.deep.equal(['bisect', 'bisect', 'compare', 'compare', 'doctor', 'doctor', 'last-good', 'last-good', 'last-good', 'last-good', 'test', 'test']);
     expect(calls.flatMap(callProblems)).to.deep.equal([]);
+  });
+
+  it('both recipes keep the reports folder, history included, on the runner\'s disk and compare with its last good run, with no copy of their own', () => {
+    for (const name of ['github-nightly.yml', 'gitlab-ci.yml']) {
+      expect(historyProblems(text(name)), name).to.deep.equal([]);
+      // Each night's run, the history and its index are brought into the workspace for the artifacts.
+      expect(text(name), name).to.include('cp -rL "$NIGHTLY_DIR/reports/$').and.to.include('for f in history.json index.html; do');
+    }
+  });
+
+  it('the history check can fail: a compare of a copied last good night, a workspace reports folder', () => {
+    const old = [
+      'npm test -- --board imx257 --transport ssh',
+      'npx vnet-harness compare "$NIGHTLY_DIR/last-good" reports/latest --format markdown',
+      'cp -rL reports/latest "$NIGHTLY_DIR/last-good.new"',
+    ].join('\n');
+    expect(historyProblems(old)).to.deep.equal([
+      '`npx vnet-harness compare "$NIGHTLY_DIR/last-good" reports/latest --format markdown`: not the reports folder on the runner\'s disk',
+      "`npm test -- --board imx257 --transport ssh`: not the reports folder on the runner's disk",
+      '`npx vnet-harness compare "$NIGHTLY_DIR/last-good" reports/latest --format markdown`: not against the last good run of the history',
+      'a last-good copy of its own',
+    ]);
   });
 
   it('the check can fail: an unknown command or option is named', () => {
