@@ -120,7 +120,8 @@ async function uploadAndInsmod(ctx: StepContext) {
   return ctx.step('insmod', () =>
     sections(ctx.run, {
       reset: `( ${[
-        `for m in ${MODULE_NAMES.join(' ')}; do if grep -q "^$m " /proc/modules; then rmmod $m || exit 10; fi; done`,
+        // One cut for the loaded modules, not a grep per stage module (a process start is ~25 ms on the debug board).
+        `for m in $(cut -d" " -f1 /proc/modules); do case " ${MODULE_NAMES.join(' ')} " in *" $m "*) rmmod $m || exit 10;; esac; done`,
         // IPv6 would put router solicitations and MLD reports on vnet0.
         'if [ -w /proc/sys/net/ipv6/conf/default/disable_ipv6 ]; then echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; fi',
         `if [ -e /sys/class/net/${IFACE} ]; then echo "${IFACE} exists before insmod"; exit 11; fi`,
