@@ -9,7 +9,6 @@ import { parseSysfsReading, statisticsDelta, sysfsReadCommand } from '../src/par
 import { requireOnHost } from './helpers/require-host.ts';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/parsers/sysfs/${name}`, import.meta.url), 'utf8');
-const boardFixture = (name: string): string => readFileSync(new URL(`./fixtures/parsers/board/${name}`, import.meta.url), 'utf8');
 const AT = '2025-01-01T00:00:00.000Z';
 
 /** An interface of this host whose carrier file cannot be read (it is down), if any. */
@@ -76,37 +75,7 @@ describe('parsers/sysfs', () => {
     expect(freed.present && freed.reading.address).to.equal('(null)');
     expect(() => parseSysfsReading(lo.replace('flags=0x9', 'flags=9'))).to.throw(ParseError, /flags: expected a hex flag word/);
     expect(() => parseSysfsReading(lo.replace('mtu=65536', 'what is this'))).to.throw(ParseError, /file=value/);
-    expect(() => parseSysfsReading(lo.replace('@sysfs 1', '@sysfs 3'))).to.throw(ParseError, /unknown header/);
-  });
-
-  it('parses a format-2 reading captured on the board: the counters from its /proc/net/dev line', () => {
-    const r = parseSysfsReading(boardFixture('sysfs2-vnet0-stage4.txt'), AT);
-    if (!r.present) throw new Error('vnet0 reported missing');
-    expect(r.reading).to.deep.include({ address: '08:89:89:89:89:11', flags: 0x1083, mtu: 1500, type: 1, operstate: 'unknown' });
-    // Three echo requests of 98 bytes went out and their replies came back (stage 4).
-    expect(r.reading.statistics).to.deep.equal({
-      rx_bytes: 294, rx_packets: 3, rx_errors: 0, rx_dropped: 0, rx_fifo_errors: 0, rx_frame: 0, rx_compressed: 0, multicast: 0,
-      tx_bytes: 294, tx_packets: 3, tx_errors: 0, tx_dropped: 0, tx_fifo_errors: 0, collisions: 0, tx_carrier: 0, tx_compressed: 0,
-    });
-    expect(r.raw['/proc/net/dev']).to.match(/^vnet0: +294 +3 /);
-    expect(r.raw).to.include({ carrier: '1', tx_queue_len: '1000' });
-  });
-
-  it('format 2: takes the counters file by file where /proc/net/dev had no line for the interface', () => {
-    // The command's fallback: the version-1 capture's statistics lines after the @netdev marker.
-    const text = fixture('host-lo.txt').replace('@sysfs 1', '@sysfs 2').replace('statistics/collisions=', '@netdev\nstatistics/collisions=');
-    const r = parseSysfsReading(text, AT);
-    if (!r.present) throw new Error('lo reported missing');
-    expect(Object.keys(r.reading.statistics)).to.have.length(24);
-    expect(r.reading.statistics).to.include({ rx_packets: 159153, rx_bytes: 6534043717 });
-  });
-
-  it('format 2: refuses a /proc/net/dev line with a counter missing or not a number, naming it', () => {
-    const v2 = boardFixture('sysfs2-vnet0-stage4.txt');
-    expect(() => parseSysfsReading(v2.replace(/ 0\n@end/, '\n@end'))).to.throw(ParseError, /expected 16 counters on the \/proc\/net\/dev line, got 15/);
-    expect(() => parseSysfsReading(v2.replace('  294       3', '  294       x'))).to.throw(ParseError, /\/proc\/net\/dev rx_packets: expected a decimal number/);
-    // Another interface's line is not this one's counters.
-    expect(() => parseSysfsReading(v2.replace(' vnet0:', ' vnet1:'))).to.throw(ParseError, /file=value/);
+    expect(() => parseSysfsReading(lo.replace('@sysfs 1', '@sysfs 2'))).to.throw(ParseError, /unknown header/);
   });
 
   it('computes counter deltas', () => {
@@ -136,7 +105,6 @@ describe('parsers/sysfs', () => {
         expect(r.reading.mtu).to.equal(Number(readFileSync('/sys/class/net/lo/mtu', 'utf8')));
         expect(r.reading.flags).to.equal(Number.parseInt(readFileSync('/sys/class/net/lo/flags', 'utf8'), 16));
         expect(r.reading.statistics.rx_packets).to.be.a('number');
-        expect(r.raw['/proc/net/dev'], 'the counters come from /proc/net/dev').to.match(/^lo:/);
       });
 
       it('marks an unreadable file as such instead of repeating the previous value', function () {

@@ -1,18 +1,12 @@
-// Reads /sys/class/net/<if>/ and the interface's line of /proc/net/dev in
-// one board command and parses the result into an InterfaceReading. The
-// attributes are read with shell builtins only (read, printf, [ ), the
-// counters with one grep of /proc/net/dev: one file, one consistent set of
-// counters (one dev_get_stats() call), where reading statistics/* file by
-// file opened 23 sysfs files and took most of a reading (measured on the
-// debug board: 93 ms a reading against 52 ms idle, about 0.2 s against
-// 0.1 s inside a stage; readings come before and after every ping).
+// Reads /sys/class/net/<if>/ in one board command and parses the result into
+// an InterfaceReading. The command uses only shell builtins (read, printf,
+// [ ), so busybox ash runs it without forking once per file: readings are
+// taken before and after every ping and must cost next to nothing.
 //
 // Output of the command, one record per line:
-//   @sysfs 2 <if>          header (format version 2; version 1 had no @netdev)
+//   @sysfs 1 <if>          header (format version 1)
 //   <file>=<value>         a file and its first line, e.g. "flags=0x1083", "statistics/tx_bytes=294"
 //   <file>!                a file that exists but could not be read
-//   @netdev                the counters follow: the interface's /proc/net/dev line
-//   <if>: <16 counters>    ... or, where grep found no such line, statistics/<name>=<value> lines
 //   @missing <if>          instead of all of the above: no such interface
 //   @end                   always last; a reading without it was cut short
 
@@ -20,19 +14,7 @@ import type { InterfaceReading } from '../results/model.ts';
 import { decodeFlags, parseFlagWord } from './netflags.ts';
 import { ParseError } from './parse-error.ts';
 
-/**
- * The counters of a /proc/net/dev line, in its order, under the names of
- * their statistics/ files. Three columns are sums in the kernel
- * (dev_seq_printf_stats): rx_dropped includes rx_missed_errors, and the two
- * named rx_frame and tx_carrier add up rx_length/over/crc/frame_errors and
- * tx_carrier/aborted/window/heartbeat_errors. rx_nohandler is not there.
- */
-export const NETDEV_COUNTERS = [
-  'rx_bytes', 'rx_packets', 'rx_errors', 'rx_dropped', 'rx_fifo_errors', 'rx_frame', 'rx_compressed', 'multicast',
-  'tx_bytes', 'tx_packets', 'tx_errors', 'tx_dropped', 'tx_fifo_errors', 'collisions', 'tx_carrier', 'tx_compressed',
-] as const;
-
-/** The files read besides the counters. */
+/** The files read besides statistics/*. */
 export const SYSFS_FILES = ['address', 'flags', 'mtu', 'type', 'operstate', 'carrier', 'ifindex', 'tx_queue_len'] as const;
 
 const IFNAME = /^[A-Za-z0-9_.:-]{1,15}$/;
@@ -46,15 +28,10 @@ export function sysfsReadCommand(iface: string): string {
   const files = SYSFS_FILES.map((f) => `"$d"/${f}`).join(' ');
   // `read` is a regular builtin, so a failed redirection only fails that one
   // command; v is reset first so a failed read never repeats the previous value.
-  const readEach = (list: string) =>
-    `for f in ${list}; do [ -e "$f" ] || continue; v=; if read -r v 2>/dev/null <"$f" || [ -n "$v" ]; then printf '%s=%s\\n' "\${f#"$d"/}" "$v"; else printf '%s!\\n' "\${f#"$d"/}"; fi; done`;
   return [
     `d=${d}`,
-    `if [ -d "$d" ]; then echo "@sysfs 2 ${iface}"`,
-    readEach(files),
-    'echo @netdev',
-    // A kernel whose /proc/net/dev has no such line: the statistics files one by one.
-    `grep "^ *${iface.replace(/\./g, '\\.')}:" /proc/net/dev 2>/dev/null || ${readEach('"$d"/statistics/*')}`,
+    `if [ -d "$d" ]; then echo "@sysfs 1 ${iface}"`,
+    `for f in ${files} "$d"/statistics/*; do [ -e "$f" ] || continue; v=; if read -r v 2>/dev/null <"$f" || [ -n "$v" ]; then printf '%s=%s\\n' "\${f#"$d"/}" "$v"; else printf '%s!\\n' "\${f#"$d"/}"; fi; done`,
     `else echo "@missing ${iface}"; fi`,
     `echo @end`,
   ].join('; ');
@@ -84,37 +61,14 @@ export function parseSysfsReading(output: string, at: string = new Date().toISOS
   if (end < 0) throw new ParseError('sysfs', 'output ends before "@end": the reading was cut short', output);
   if (missing) return { iface: missing[1] ?? '', present: false };
   const h = /^@sysfs (\d+) (\S+)$/.exec(head);
-  if (!h || (h[1] !== '1' && h[1] !== '2')) throw new ParseError('sysfs', 'unknown header (expected "@sysfs 1 <if>" or "@sysfs 2 <if>")', output, start + 1);
-  const iface = h[2] ?? '';
+  if (!h || h[1] !== '1') throw new ParseError('sysfs', 'unknown header (expected "@sysfs 1 <if>")', output, start + 1);
 
   const raw: Record<string, string> = {};
   const unreadable: string[] = [];
   const reading: InterfaceReading = { at, statistics: {} };
-  let counters = false;
   for (let i = start + 1; i < end; i++) {
     const line = lines[i] ?? '';
     if (line === '') continue;
-    if (line === '@netdev' && h[1] === '2') {
-      counters = true;
-      continue;
-    }
-    const netdev = counters ? /^\s*([^\s:]+):\s*(.*)$/.exec(line) : null;
-    if (netdev && netdev[1] === iface) {
-      const values = (netdev[2] ?? '').trim().split(/\s+/);
-      if (values.length !== NETDEV_COUNTERS.length) {
-        throw new ParseError('sysfs', `expected ${NETDEV_COUNTERS.length} counters on the /proc/net/dev line, got ${values.length}`, output, i + 1);
-      }
-      raw['/proc/net/dev'] = line.trim();
-      NETDEV_COUNTERS.forEach((name, k) => {
-        try {
-          reading.statistics[name] = counter(values[k] ?? '');
-        } catch (e) {
-          if (e instanceof ParseError) throw new ParseError('sysfs', `/proc/net/dev ${name}: ${e.reason}`, output, i + 1);
-          throw e;
-        }
-      });
-      continue;
-    }
     const bad = /^([\w/]+)!$/.exec(line);
     if (bad) {
       unreadable.push(bad[1] ?? '');
@@ -132,7 +86,7 @@ export function parseSysfsReading(output: string, at: string = new Date().toISOS
       throw e;
     }
   }
-  return { iface, present: true, reading, unreadable, raw };
+  return { iface: h[2] ?? '', present: true, reading, unreadable, raw };
 }
 
 function assign(r: InterfaceReading, file: string, value: string): void {
