@@ -62,7 +62,7 @@ function shell(b: Behaviour = {}) {
     if (part.startsWith('d=/sys/class/net/vnet0')) return { stdout: loaded ? PRESENT : ABSENT };
     if (part.startsWith('ifconfig')) return { status: 0 };
     if (part.startsWith('ping -c 3 -i 0.2 -W 1 3.3.3.3')) return { stdout: fixture('ping-local-3.3.3.3.txt') };
-    if (part.startsWith('ping -c 1 3.3.3.4 & p=$!; ( sleep 0.5; kill -INT $p )')) {
+    if (part.startsWith('ping -c 1 3.3.3.4 & p=$!; ( sleep 0.5; kill -INT $p )') || part.startsWith('w=; for a in 3.3.3.5 3.3.3.6 3.3.3.7 3.3.3.8; do ping -c 1 $a')) {
       dmesg += '[   11.000000] virt_net_send_packet cnt = 1\n';
       return { stdout: fixture('ping-remote-noreply.txt'), status: 1 };
     }
@@ -112,6 +112,7 @@ describe('stage steps: named observations, one board command per step (fake boar
     expect(obs.steps.map((s) => s.name)).to.deep.equal(['upload', 'insmod', 'ping-local', 'ping-remote', 'rmmod']);
     // One round trip per board step: insmod, ping-local, ping-remote, rmmod.
     expect(record.commands).to.have.length(4);
+    expect(record.commands.join('\n'), 'no kmemleak: ping 3.3.3.4 alone').to.not.include('3.3.3.5');
     expect(record.uploads).to.deep.equal([`${WORK}/virt_net2.ko -> ${boardModulePath(2)}`]);
     expect(lines.filter((l) => /^stage 2: \S+ \d+ ms$/.test(l))).to.have.length(5);
   });
@@ -127,6 +128,11 @@ describe('stage steps: named observations, one board command per step (fake boar
     expect(record.commands.at(-2)).to.match(/^rmmod virt_net2\n[^]*\ndmesg\n[^]*\necho scan > \/sys\/kernel\/debug\/kmemleak\n/);
     expect(record.commands.at(-2)).to.not.include('cat /sys/kernel/debug/kmemleak');
     expect(record.commands.at(-1)).to.match(/^echo scan > \/sys\/kernel\/debug\/kmemleak\necho "\S+ \$\?"\ncat \/sys\/kernel\/debug\/kmemleak\n/);
+    // ping 3.3.3.4 goes with four more unanswered pings (one ARP request each: more frames a leaking driver leaks), ended with it.
+    const remote = record.commands.find((c) => c.includes('ping -c 1 3.3.3.4'))!;
+    expect(remote).to.include('w=; for a in 3.3.3.5 3.3.3.6 3.3.3.7 3.3.3.8; do ping -c 1 $a >/dev/null 2>&1 & w="$w $!"; done; ping -c 1 3.3.3.4 & p=$!;');
+    expect(remote).to.include('s=$?; kill $w 2>/dev/null; wait; (exit $s)');
+    expect(obs.remotePing?.parsed.stats, 'the part is still ping 3.3.3.4\'s').to.include({ transmitted: 1, received: 0 });
     expect(Date.now() - started).to.be.at.least(400);
     expect(obs.leaks?.unattributed).to.equal(5);
     expect(obs.kernelEvents.map((e) => [e.class, e.fatal])).to.deep.equal([['kmemleak', false]]);
