@@ -193,6 +193,73 @@ describe('SSH transport against dropbear on loopback', function () {
     });
   });
 
+  describe('run through the board shell (commandShell)', () => {
+    let ssh: SshTransport;
+    before(async () => {
+      ssh = await connect(plain, { commandShell: true });
+    });
+
+    it('runs consecutive commands in one shell on the board, with stdout, stderr and exit codes as a channel gives them', async () => {
+      const first = await ssh.run('echo out; echo err >&2; printf "two\\nlines"');
+      expect(first).to.include({ stdout: 'out\ntwo\nlines', stderr: 'err\n', exitCode: 0 });
+      // $$ in a subshell is the shell's own pid: the same shell ran both.
+      const a = await ssh.run('echo $$');
+      const b = await ssh.run('echo $$');
+      expect(a.stdout).to.match(/^\d+\n$/);
+      expect(b.stdout).to.equal(a.stdout);
+      expect((await ssh.run('exit 1')).exitCode).to.equal(1);
+      const missing = await ssh.run('no-such-command-vnet');
+      expect(missing.exitCode).to.equal(127);
+      expect(missing.stderr).to.match(/no-such-command-vnet.*not found/);
+      expect((await ssh.run("printf '%s\\n' 'it'\\''s' \"a  b\"; echo 'x\ny'")).stdout).to.equal("it's\na  b\nx\ny\n");
+      expect((await ssh.run('printf ""')).stdout).to.equal('');
+    });
+
+    it('keeps each command to itself: exit, cd, variables, a syntax error and stdin stay in its subshell', async () => {
+      const shell = (await ssh.run('echo $$')).stdout;
+      expect((await ssh.run('cd /; v=set; exit 3')).exitCode).to.equal(3);
+      expect((await ssh.run('pwd; echo "v=$v"')).stdout).to.not.equal('/\nv=set\n');
+      const syntax = await ssh.run('if then fi (');
+      expect(syntax.exitCode).to.equal(2);
+      expect(syntax.stderr).to.match(/syntax error|unexpected/i);
+      expect((await ssh.run('cat; echo read-nothing')).stdout).to.equal('read-nothing\n');
+      expect((await ssh.run('echo $$')).stdout, 'still the same shell').to.equal(shell);
+    });
+
+    it('a command that times out: command-timeout saying the shell was killed; the next command gets a new shell', async () => {
+      const shell = (await ssh.run('echo $$')).stdout;
+      const started = performance.now();
+      const pidFile = join(work, 'sleeper.pid');
+      const command = `sh -c 'echo $$ > ${pidFile}; exec sleep 31.5'`;
+      const error = await thrown(() => ssh.run(command, { timeoutMs: 500 }));
+      expect(performance.now() - started).to.be.within(490, 1_000);
+      expect((error as BoardError).kind).to.equal('command-timeout');
+      expect(error.message).to.include('the board shell running it was killed').and.include(`command: ${command}`);
+      const next = await ssh.run('echo $$');
+      expect(next.exitCode).to.equal(0);
+      expect(next.stdout).to.match(/^\d+\n$/).and.not.equal(shell);
+      // As the message says, the command's own process may outlive its shell: ended here by its id.
+      const pid = readFileSync(pidFile, 'utf8').trim();
+      expect(pid).to.match(/^\d+$/);
+      expect((await ssh.run(`kill ${pid}`)).exitCode, 'the sleep was still running').to.equal(0);
+    });
+
+    it('concurrent commands: one goes through the shell, the others through their own channels', async () => {
+      const started = performance.now();
+      const results = await Promise.all([1, 2, 3].map((n) => ssh.run(`sleep 0.4; echo ${n}`)));
+      expect(results.map((r) => r.stdout)).to.deep.equal(['1\n', '2\n', '3\n']);
+      expect(performance.now() - started).to.be.lessThan(1_500);
+    });
+
+    it('measures the per-command round trip through the shell', async () => {
+      const times: number[] = [];
+      for (let i = 0; i < 30; i++) times.push((await ssh.run('true')).durationMs);
+      times.sort((a, b) => a - b);
+      measure('command round trip `true` through the board shell (loopback, median of 30)', `${times[15]!.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times[29]!.toFixed(1)})`);
+      expect(times[15]).to.be.lessThan(100);
+    });
+  });
+
   describe('upload', () => {
     let source: string;
     let sha: string;

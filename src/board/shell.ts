@@ -39,6 +39,8 @@ export class SshShell implements ShellDriver {
       retryUntilMs: deadlineMs,
       consoleTail: () => this.console.tail(),
       defaultCommandTimeoutMs: this.commandTimeoutMs,
+      // One sh for the commands instead of a channel each: ~85 ms less a command on the debug board.
+      commandShell: true,
     });
   }
 }

@@ -317,8 +317,13 @@ export const rmmodStep: StageStep = {
 /** How many of the suspects a stage did not cause are kept whole in its result (the count is always complete). */
 const MAX_OTHER_LEAKS = 5;
 
-/** Margin over kmemleak's minimum age: the board's clock ticks at 100 Hz, and the last frame may be freed after ping exits. */
-const KMEMLEAK_AGE_MARGIN_MS = 300;
+/**
+ * Margin over kmemleak's minimum age, counted from the end of the command
+ * that sent the stage's last frame (by then the board's ping or probe has
+ * exited): ten ticks of the board's 100 Hz clock. The frames a leaking
+ * driver keeps are older still: they go out at the start of their ping.
+ */
+const KMEMLEAK_AGE_MARGIN_MS = 100;
 
 /**
  * On a kernel with kmemleak, after rmmod: two scans, then the list of

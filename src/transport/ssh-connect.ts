@@ -39,6 +39,12 @@ export interface SshConnectOptions {
   consoleTail?: () => string[];
   /** Timeout of a command that gives none (default 60 000). */
   defaultCommandTimeoutMs?: number;
+  /**
+   * run() sends its commands, one at a time, to one `sh` kept open on the
+   * board instead of a new exec channel each (ssh.ts: the board shell).
+   * Default false: a channel per command.
+   */
+  commandShell?: boolean;
 }
 
 export const SSH_DEFAULTS = {
