@@ -202,9 +202,9 @@ describe('SSH transport against dropbear on loopback', function () {
     it('runs consecutive commands in one shell on the board, with stdout, stderr and exit codes as a channel gives them', async () => {
       const first = await ssh.run('echo out; echo err >&2; printf "two\\nlines"');
       expect(first).to.include({ stdout: 'out\ntwo\nlines', stderr: 'err\n', exitCode: 0 });
-      // $$ in a subshell is the shell's own pid: the same shell ran both.
-      const a = await ssh.run('echo $$');
-      const b = await ssh.run('echo $$');
+      // Each command's sh -c has the board shell as its parent: the same shell ran both.
+      const a = await ssh.run('echo $PPID');
+      const b = await ssh.run('echo $PPID');
       expect(a.stdout).to.match(/^\d+\n$/);
       expect(b.stdout).to.equal(a.stdout);
       expect((await ssh.run('exit 1')).exitCode).to.equal(1);
@@ -215,33 +215,37 @@ describe('SSH transport against dropbear on loopback', function () {
       expect((await ssh.run('printf ""')).stdout).to.equal('');
     });
 
-    it('keeps each command to itself: exit, cd, variables, a syntax error and stdin stay in its subshell', async () => {
-      const shell = (await ssh.run('echo $$')).stdout;
+    it('keeps each command to itself: exit, cd, variables, a syntax error, kill $$ and stdin stay in its own sh -c', async () => {
+      const shell = (await ssh.run('echo $PPID')).stdout;
       expect((await ssh.run('cd /; v=set; exit 3')).exitCode).to.equal(3);
       expect((await ssh.run('pwd; echo "v=$v"')).stdout).to.not.equal('/\nv=set\n');
       const syntax = await ssh.run('if then fi (');
       expect(syntax.exitCode).to.equal(2);
       expect(syntax.stderr).to.match(/syntax error|unexpected/i);
       expect((await ssh.run('cat; echo read-nothing')).stdout).to.equal('read-nothing\n');
-      expect((await ssh.run('echo $$')).stdout, 'still the same shell').to.equal(shell);
+      const killed = await ssh.run('echo before; kill -9 $$; echo after');
+      expect(killed).to.include({ stdout: 'before\n', exitCode: null, signal: 'KILL' });
+      // The price, as on a serial console: a status of 128+N reads as signal N.
+      expect(await ssh.run('exit 143')).to.include({ exitCode: null, signal: 'TERM' });
+      expect((await ssh.run('echo $PPID')).stdout, 'still the same shell').to.equal(shell);
     });
 
     it('a command that times out: command-timeout saying the shell was killed; the next command gets a new shell', async () => {
-      const shell = (await ssh.run('echo $$')).stdout;
+      const shell = (await ssh.run('echo $PPID')).stdout;
       const started = performance.now();
       const pidFile = join(work, 'sleeper.pid');
-      const command = `sh -c 'echo $$ > ${pidFile}; exec sleep 31.5'`;
+      const command = `echo $$ > ${pidFile}; exec sleep 31.5`;
       const error = await thrown(() => ssh.run(command, { timeoutMs: 500 }));
       expect(performance.now() - started).to.be.within(490, 1_000);
       expect((error as BoardError).kind).to.equal('command-timeout');
-      expect(error.message).to.include('the board shell running it was killed').and.include(`command: ${command}`);
-      const next = await ssh.run('echo $$');
+      expect(error.message).to.include('the command and the board shell running it were killed').and.include(`command: ${command}`);
+      const next = await ssh.run('echo $PPID');
       expect(next.exitCode).to.equal(0);
       expect(next.stdout).to.match(/^\d+\n$/).and.not.equal(shell);
-      // As the message says, the command's own process may outlive its shell: ended here by its id.
+      // The command's own process (the sleep it exec'd) was killed by its pid.
       const pid = readFileSync(pidFile, 'utf8').trim();
       expect(pid).to.match(/^\d+$/);
-      expect((await ssh.run(`kill ${pid}`)).exitCode, 'the sleep was still running').to.equal(0);
+      expect((await ssh.run(`kill -0 ${pid}`)).exitCode, 'the sleep is gone').to.not.equal(0);
     });
 
     it('concurrent commands: one goes through the shell, the others through their own channels', async () => {

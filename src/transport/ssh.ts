@@ -9,6 +9,7 @@ import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
 import { commandFailure, type BoardTransport, type CommandResult, type RunOptions } from './types.ts';
 import { BoardError, HarnessError, type BoardErrorKind } from '../errors.ts';
 import { endSftp, killChannel } from './ssh-channel.ts';
+import { exitFromShellStatus } from './serial-exit.ts';
 import { checksumCommand, checksumName, digestOf, parseDigest, type FileTools } from './checksum.ts';
 import { openConnection, safeTail, SSH_DEFAULTS, type SshConnectOptions } from './ssh-connect.ts';
 
@@ -255,8 +256,10 @@ export class SshTransport implements BoardTransport {
     command: string,
     timeoutMs: number,
     feed?: (channel: ClientChannel, fail: (error: Error) => void) => void,
+    /** False only for the kill of a timed-out board-shell command, which the shell's own settling waits for. */
+    afterSettling = true,
   ): Promise<ExecOutcome> {
-    await this.quiesce();
+    if (afterSettling) await this.quiesce();
     const started = performance.now();
     let channel: ClientChannel | undefined;
     return this.track<ExecOutcome>(command, timeoutMs, (ok, fail, settled) => {
@@ -315,18 +318,24 @@ export class SshTransport implements BoardTransport {
   /**
    * Runs a command through the board shell: one `sh` on the board, in one
    * channel kept open, reading commands from its stdin. An exec channel per
-   * command costs about 85 ms on the emulated debug board (dropbear forks,
-   * runs sh -c); the shell forks a subshell (about 7 ms). Each command runs as
-   * `( eval 'COMMAND' ) </dev/null`, so a syntax error, an `exit` or a `cd`
-   * stays in its subshell and nothing reads the shell's input; then the shell
-   * prints an end line with a fresh marker and the status on stdout, and the
-   * marker on stderr. Differences from an exec channel: a command killed by a
-   * signal has the shell's status (128 + the signal's number), not a signal
-   * name; output that a command's background children write after its end
+   * command costs about 85 ms on the emulated debug board; a process start
+   * there costs about 25 ms. Each command runs in its own `sh -c 'COMMAND'
+   * </dev/null`, as the serial transport runs it and as an exec channel
+   * would (a first sh prints its pid on stderr, then execs that one, so the
+   * pid is the command's: on timeout it is killed by it): `exit`,
+   * `cd`, a syntax error stay in its own shell, `$$` is that shell (so `kill
+   * -9 $$` ends the command, not the board shell) and nothing reads the
+   * board shell's input; then the board shell prints an end line with a
+   * fresh marker and the status on stdout, and the marker on stderr.
+   * Differences from an exec channel: a status of 128+N reads as signal N, as
+   * on a serial console (serial-exit.ts), so `exit 137` reads as KILL; output
+   * that a command's background children write after its end
    * line is dropped (or lands in the next command's, if they are still
    * writing then); on timeout the shell is killed like a command's channel
    * (the next command opens a new one), but what the command started may go
-   * on running on the board until it is recovered (the error says so).
+   * on running on the board until it is recovered (the error says so),
+   * as with an exec channel, whose kill also reaches only the command's own
+   * process.
    */
   private async shellExec(command: string, timeoutMs: number): Promise<ExecOutcome> {
     const state = this.boardShell;
@@ -341,8 +350,11 @@ export class SshTransport implements BoardTransport {
         const stderr: Buffer[] = [];
         let status: number | undefined;
         let stderrDone = false;
+        let pid: number | undefined;
         const outEnd = Buffer.from(`\n${marker} `);
         const errEnd = Buffer.from(`\n${marker}\n`);
+        // The first line on stderr: the command's pid.
+        const pidLine = new RegExp(`^${marker} (\\d+)\\n`);
         const detach = (): void => {
           channel.off('data', onOut);
           channel.stderr.off('data', onErr);
@@ -352,8 +364,16 @@ export class SshTransport implements BoardTransport {
           if (status === undefined || !stderrDone) return;
           detach();
           const out = Buffer.concat(stdout);
-          const err = Buffer.concat(stderr);
-          ok({ stdout: out.subarray(0, out.indexOf(outEnd)), stderr: err.subarray(0, err.indexOf(errEnd)), exitCode: status, durationMs: performance.now() - started });
+          const all = Buffer.concat(stderr);
+          const err = all.subarray(all.indexOf('\n') + 1);
+          const exit = exitFromShellStatus(status);
+          ok({
+            stdout: out.subarray(0, out.indexOf(outEnd)),
+            stderr: err.subarray(0, err.indexOf(errEnd)),
+            exitCode: exit.exitCode,
+            ...(exit.signal === undefined ? {} : { signal: exit.signal }),
+            durationMs: performance.now() - started,
+          });
         };
         const onOut = (chunk: Buffer): void => {
           stdout.push(chunk);
@@ -367,7 +387,9 @@ export class SshTransport implements BoardTransport {
         };
         const onErr = (chunk: Buffer): void => {
           stderr.push(chunk);
-          if (Buffer.concat(stderr).includes(errEnd)) {
+          const err = Buffer.concat(stderr);
+          pid ??= Number(pidLine.exec(err.toString('latin1'))?.[1] ?? Number.NaN) || undefined;
+          if (err.includes(errEnd)) {
             stderrDone = true;
             finish();
           }
@@ -380,14 +402,16 @@ export class SshTransport implements BoardTransport {
         channel.on('data', onOut);
         channel.stderr.on('data', onErr);
         channel.once('close', onClose);
-        channel.write(`( eval ${shellQuote(command)} ) </dev/null; printf '\\n%s %d\\n' ${marker} $?; printf '\\n%s\\n' ${marker} >&2\n`);
+        channel.write(`sh -c 'printf "%s %d\\n" ${marker} $$ >&2; exec sh -c "$1"' sh ${shellQuote(command)} </dev/null; printf '\\n%s %d\\n' ${marker} $?; printf '\\n%s\\n' ${marker} >&2\n`);
         // On timeout (or a lost link): kill the shell with its command; the next command opens a new one.
         return () => {
           detach();
           if (state.channel === channel) delete state.channel;
-          this.settle(killChannel(channel));
+          // The command by its pid (in a channel of its own, opened at once), then the shell.
+          const killed = pid === undefined ? Promise.resolve() : this.exec(`kill -KILL ${pid} 2>/dev/null`, 5_000, undefined, false).then(() => undefined, () => undefined);
+          this.settle(killed.then(() => killChannel(channel)));
         };
-      }, 'the board shell running it was killed (what the command started may still run on the board)');
+      }, 'the command and the board shell running it were killed (what the command started may still run on the board)');
     } finally {
       state.busy = false;
     }
