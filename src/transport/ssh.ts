@@ -24,6 +24,15 @@ export interface UploadResult {
   durationMs: number;
 }
 
+/**
+ * A board command that kills process `pid` and its descendants (found by
+ * the parent id in /proc/N/stat; a name with spaces there can hide one):
+ * the descendants first, so none is reparented before it is found.
+ */
+export function killTreeCommand(pid: number): string {
+  return `k() { for s in /proc/[0-9]*/stat; do read -r c _ _ pp _ 2>/dev/null < "$s" || continue; [ "$pp" = "$1" ] && k "$c"; done; kill -KILL "$1" 2>/dev/null; }; k ${pid}; true`;
+}
+
 /** What a `cat` upload prints once the file is written, before its checksum. */
 const UPLOADED = '@uploaded';
 
@@ -319,10 +328,9 @@ export class SshTransport implements BoardTransport {
    * Runs a command through the board shell: one `sh` on the board, in one
    * channel kept open, reading commands from its stdin. An exec channel per
    * command costs about 85 ms on the emulated debug board; a process start
-   * there costs about 25 ms. Each command runs in its own `sh -c 'COMMAND'
-   * </dev/null`, as the serial transport runs it and as an exec channel
-   * would (a first sh prints its pid on stderr, then execs that one, so the
-   * pid is the command's: on timeout it is killed by it): `exit`,
+   * there costs about 25 ms. Each command runs in its own `sh -c`, as the
+   * serial transport runs it and as an exec channel would (that sh prints
+   * its pid on stderr, then evals the command; stdin is /dev/null): `exit`,
    * `cd`, a syntax error stay in its own shell, `$$` is that shell (so `kill
    * -9 $$` ends the command, not the board shell) and nothing reads the
    * board shell's input; then the board shell prints an end line with a
@@ -332,10 +340,9 @@ export class SshTransport implements BoardTransport {
    * that a command's background children write after its end
    * line is dropped (or lands in the next command's, if they are still
    * writing then); on timeout the shell is killed like a command's channel
-   * (the next command opens a new one), but what the command started may go
-   * on running on the board until it is recovered (the error says so),
-   * as with an exec channel, whose kill also reaches only the command's own
-   * process.
+   * (the next command opens a new one), after the command's sh and its
+   * descendants, found by their parent ids in /proc (killTreeCommand); what
+   * left that tree (a daemon) may still run (the error says so).
    */
   private async shellExec(command: string, timeoutMs: number): Promise<ExecOutcome> {
     const state = this.boardShell;
@@ -402,16 +409,16 @@ export class SshTransport implements BoardTransport {
         channel.on('data', onOut);
         channel.stderr.on('data', onErr);
         channel.once('close', onClose);
-        channel.write(`sh -c 'printf "%s %d\\n" ${marker} $$ >&2; exec sh -c "$1"' sh ${shellQuote(command)} </dev/null; printf '\\n%s %d\\n' ${marker} $?; printf '\\n%s\\n' ${marker} >&2\n`);
+        channel.write(`sh -c 'printf "%s %d\\n" ${marker} $$ >&2; eval "$1"' sh ${shellQuote(command)} </dev/null; printf '\\n%s %d\\n' ${marker} $?; printf '\\n%s\\n' ${marker} >&2\n`);
         // On timeout (or a lost link): kill the shell with its command; the next command opens a new one.
         return () => {
           detach();
           if (state.channel === channel) delete state.channel;
           // The command by its pid (in a channel of its own, opened at once), then the shell.
-          const killed = pid === undefined ? Promise.resolve() : this.exec(`kill -KILL ${pid} 2>/dev/null`, 5_000, undefined, false).then(() => undefined, () => undefined);
+          const killed = pid === undefined ? Promise.resolve() : this.exec(killTreeCommand(pid), 5_000, undefined, false).then(() => undefined, () => undefined);
           this.settle(killed.then(() => killChannel(channel)));
         };
-      }, 'the command and the board shell running it were killed (what the command started may still run on the board)');
+      }, 'the command, its child processes and the board shell running it were killed');
     } finally {
       state.busy = false;
     }
