@@ -30,11 +30,13 @@ async function runOnDebugBoard(modules: string, out: string): Promise<{ results:
 /**
  * Runs the drivers on the debug board; when a stage expected to be
  * `kmemleak` came out otherwise (kmemleak did not list the leaked skb),
- * runs them once more and judges that run. Measured on 2026-11-25: a leak
- * of one or two skbs a stage was missed in about 1 stage run of 5 (cause not
- * found: a stale pointer somewhere still referencing the skb; scanning
- * without task stacks did not help). A harness that no longer finds leaks
- * misses both runs and fails; the retry is printed with the results.
+ * runs them once more and judges that run. A lone leaked skb a stage was
+ * missed in about 1 stage run of 3 (a stale pointer still referencing it;
+ * scanning without task stacks did not help); since stages 1-3 send four
+ * more ARP requests on a kmemleak board (LEAK_WITNESS_ADDRESSES), 10 stage-3
+ * runs of 10 with the other core busy reported the leak, so the retry
+ * should be rare. A harness that no longer finds leaks misses both runs and
+ * fails; the retry is printed with the results.
  */
 async function runExpectingLeaks(
   modules: string,
