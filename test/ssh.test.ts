@@ -45,6 +45,15 @@ function measure(what: string, value: string): void {
   console.log(`      [measure] ${what}: ${value}`);
 }
 
+/** Runs `true` 30 times, prints the median (min, max) under `what`, returns the median in ms. */
+async function measureRoundTrip(ssh: SshTransport, what: string): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 30; i++) times.push((await ssh.run('true')).durationMs);
+  times.sort((a, b) => a - b);
+  measure(what, `${times[15]!.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times[29]!.toFixed(1)})`);
+  return times[15]!;
+}
+
 describe('SSH transport against dropbear on loopback', function () {
   this.timeout(60_000);
 
@@ -173,11 +182,7 @@ describe('SSH transport against dropbear on loopback', function () {
     });
 
     it('measures the per-command round trip', async () => {
-      const times: number[] = [];
-      for (let i = 0; i < 30; i++) times.push((await ssh.run('true')).durationMs);
-      times.sort((a, b) => a - b);
-      measure('command round trip `true` (loopback, median of 30)', `${times[15]!.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times[29]!.toFixed(1)})`);
-      expect(times[15]).to.be.lessThan(100);
+      expect(await measureRoundTrip(ssh, 'command round trip `true` (loopback, median of 30)')).to.be.lessThan(100);
     });
 
     it('reads a binary file byte for byte, and names the path when it is missing', async () => {
@@ -258,11 +263,7 @@ describe('SSH transport against dropbear on loopback', function () {
     });
 
     it('measures the per-command round trip through the shell', async () => {
-      const times: number[] = [];
-      for (let i = 0; i < 30; i++) times.push((await ssh.run('true')).durationMs);
-      times.sort((a, b) => a - b);
-      measure('command round trip `true` through the board shell (loopback, median of 30)', `${times[15]!.toFixed(1)} ms (min ${times[0]!.toFixed(1)}, max ${times[29]!.toFixed(1)})`);
-      expect(times[15]).to.be.lessThan(100);
+      expect(await measureRoundTrip(ssh, 'command round trip `true` through the board shell (loopback, median of 30)')).to.be.lessThan(100);
     });
   });
 

@@ -2,7 +2,7 @@
 // BoardTransport. ssh2 leaves a channel open forever when the link dies, so
 // every in-flight operation is tracked here and rejected when the client goes.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { Client, ClientChannel, SFTPWrapper } from 'ssh2';
@@ -10,6 +10,7 @@ import { commandFailure, type BoardTransport, type CommandResult, type RunOption
 import { BoardError, HarnessError, type BoardErrorKind } from '../errors.ts';
 import { endSftp, killChannel } from './ssh-channel.ts';
 import { exitFromShellStatus } from './serial-exit.ts';
+import { randomToken } from './markers.ts';
 import { checksumCommand, checksumName, digestOf, parseDigest, type FileTools } from './checksum.ts';
 import { openConnection, safeTail, SSH_DEFAULTS, type SshConnectOptions } from './ssh-connect.ts';
 
@@ -342,7 +343,7 @@ export class SshTransport implements BoardTransport {
    * writing then); on timeout the shell is killed like a command's channel
    * (the next command opens a new one), after the command's sh and its
    * descendants, found by their parent ids in /proc (killTreeCommand); what
-   * left that tree (a daemon) may still run (the error says so).
+   * left that tree (a daemon) may still run.
    */
   private async shellExec(command: string, timeoutMs: number): Promise<ExecOutcome> {
     const state = this.boardShell;
@@ -350,11 +351,11 @@ export class SshTransport implements BoardTransport {
     try {
       const started = performance.now();
       const channel = state.channel ?? (await this.openBoardShell(command, timeoutMs));
-      const marker = `@vnet-end-${randomBytes(6).toString('hex')}`;
+      const marker = `@vnet-end-${randomToken(6)}`;
       const left = Math.max(1, timeoutMs - (performance.now() - started));
       return await this.track<ExecOutcome>(command, left, (ok, fail) => {
-        const stdout: Buffer[] = [];
-        const stderr: Buffer[] = [];
+        let stdout = Buffer.alloc(0);
+        let stderr = Buffer.alloc(0);
         let status: number | undefined;
         let stderrDone = false;
         let pid: number | undefined;
@@ -370,12 +371,10 @@ export class SshTransport implements BoardTransport {
         const finish = (): void => {
           if (status === undefined || !stderrDone) return;
           detach();
-          const out = Buffer.concat(stdout);
-          const all = Buffer.concat(stderr);
-          const err = all.subarray(all.indexOf('\n') + 1);
+          const err = stderr.subarray(stderr.indexOf('\n') + 1);
           const exit = exitFromShellStatus(status);
           ok({
-            stdout: out.subarray(0, out.indexOf(outEnd)),
+            stdout: stdout.subarray(0, stdout.indexOf(outEnd)),
             stderr: err.subarray(0, err.indexOf(errEnd)),
             exitCode: exit.exitCode,
             ...(exit.signal === undefined ? {} : { signal: exit.signal }),
@@ -383,20 +382,19 @@ export class SshTransport implements BoardTransport {
           });
         };
         const onOut = (chunk: Buffer): void => {
-          stdout.push(chunk);
-          const out = Buffer.concat(stdout);
-          const at = out.indexOf(outEnd);
-          const line = at < 0 ? undefined : /^(\d+)\n/.exec(out.subarray(at + outEnd.length).toString('latin1'));
+          stdout = Buffer.concat([stdout, chunk]);
+          const at = stdout.indexOf(outEnd);
+          const line = at < 0 ? undefined : /^(\d+)\n/.exec(stdout.subarray(at + outEnd.length).toString('latin1'));
           if (line) {
             status = Number(line[1]);
             finish();
           }
         };
         const onErr = (chunk: Buffer): void => {
-          stderr.push(chunk);
-          const err = Buffer.concat(stderr);
-          pid ??= Number(pidLine.exec(err.toString('latin1'))?.[1] ?? Number.NaN) || undefined;
-          if (err.includes(errEnd)) {
+          stderr = Buffer.concat([stderr, chunk]);
+          const line = pid === undefined ? pidLine.exec(stderr.toString('latin1')) : null;
+          if (line) pid = Number(line[1]);
+          if (stderr.includes(errEnd)) {
             stderrDone = true;
             finish();
           }
@@ -410,7 +408,7 @@ export class SshTransport implements BoardTransport {
         channel.stderr.on('data', onErr);
         channel.once('close', onClose);
         channel.write(`sh -c 'printf "%s %d\\n" ${marker} $$ >&2; eval "$1"' sh ${shellQuote(command)} </dev/null; printf '\\n%s %d\\n' ${marker} $?; printf '\\n%s\\n' ${marker} >&2\n`);
-        // On timeout (or a lost link): kill the shell with its command; the next command opens a new one.
+        // On timeout: kill the command and the shell; the next command opens a new one.
         return () => {
           detach();
           if (state.channel === channel) delete state.channel;
