@@ -1,6 +1,6 @@
 // Stage 4: the emulated wire answers ICMP echo requests.
 import { check, need } from '../src/stages/checks.ts';
-import { PROBE_FRAME_KINDS } from '../src/parsers/probe.ts';
+import { describeBack, PROBE_FRAME_KINDS } from '../src/parsers/probe.ts';
 import { ECHO_FRAME_BYTES, OPTIONS_ECHO_FRAME_BYTES, PROBE_IP_OPTION_BYTES, stagePlan } from '../src/stages/plan.ts';
 import type { StageObservations } from '../src/stages/exercise.ts';
 import { defineStageSuite } from '../src/stages/suite.ts';
@@ -69,7 +69,7 @@ const framesDropped = check('frames-dropped', `frames that are not echo requests
 });
 
 const framesNotReflected = check('frames-not-reflected', `nothing comes back from vnet0 for the frames that are not echo requests (${HOSTILE})`, ['frames'], (obs, c) => {
-  const back = need(obs.frames, 'the probe\'s frames through vnet0').parsed.back.map((b) => `${b.kind} (${b.bytes} bytes, EtherType 0x${b.ethertype.toString(16).padStart(4, '0')})`);
+  const back = need(obs.frames, 'the probe\'s frames through vnet0').parsed.back.map(describeBack);
   c.equal(back, [], 'frames that came back on vnet0 other than echo replies');
 });
 

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureNolibc, NOLIBC_PACKAGE } from '../src/build/nolibc.ts';
 import { probeCompileArgs } from '../src/build/probe.ts';
 import { ParseError } from '../src/parsers/parse-error.ts';
-import { parseProbeOutput, PROBE_FRAME_KINDS, probeToPingStats, type ProbeReport } from '../src/parsers/probe.ts';
+import { describeBack, parseProbeOutput, PROBE_FRAME_KINDS, probeToPingStats, type ProbeReport } from '../src/parsers/probe.ts';
 import { requireOnHost } from './helpers/require-host.ts';
 
 const PROBE_SRC = fileURLToPath(new URL('../kernel-modules/probe/vnet_probe.c', import.meta.url));
@@ -115,7 +115,7 @@ describe('parsers/probe', () => {
     it('refuses foreign, damaged or newer output, naming the line', () => {
       expect(() => parseProbeOutput('sh: /tmp/vnet/vnet_probe: not found\n')).to.throw(ParseError, /is this vnet_probe output/);
       const ok = fixture('loopback-ok.txt');
-      expect(() => parseProbeOutput(ok.replace('version=1', 'version=3'))).to.throw(ParseError, /version 3.*reads versions 1 and 2.*line 1/);
+      expect(() => parseProbeOutput(ok.replace('version=1', 'version=4'))).to.throw(ParseError, /version 4.*reads versions 1 and 2 and 3.*line 1/);
       expect(() => parseProbeOutput(ok.replace('rtt_us=48', 'rtt_us=4x8'))).to.throw(ParseError, /rtt_us=4x8 is not a number.*line 3/);
       expect(() => parseProbeOutput(ok.replace('ttl=64 rtt_us=48', 'rtt_us=48'))).to.throw(ParseError, /missing field ttl=/);
       expect(() => parseProbeOutput(ok.replace('verdict=ok', 'verdict=bad reasons=gremlins'))).to.throw(ParseError, /unknown reasons gremlins/);
@@ -225,8 +225,8 @@ describe('parsers/probe', () => {
       requireOnHost(this, isRoot && run('unshare', ['-n', 'true']).status === 0, 'root and unshare -n, a private network namespace (lo down)');
       const down = run('unshare', ['-n', probe, '-c', '2', '-i', '20', '-t', '300', '-l', '0', '-I', '0x1234', '127.0.0.1']);
       expect(down.status, down.stdout).to.equal(1);
-      // The glibc build printed format version 1; the records are unchanged in version 2.
-      expect(down.stdout).to.equal(fixture('lo-down-senderr.txt').replace('probe version=1 ', 'probe version=2 '));
+      // The glibc build printed format version 1; these records are unchanged since.
+      expect(down.stdout).to.equal(fixture('lo-down-senderr.txt').replace('probe version=1 ', 'probe version=3 '));
     });
 
     describe('frames through an interface (-F) over a veth pair (private netns)', function () {
@@ -234,24 +234,31 @@ describe('parsers/probe', () => {
         requireOnHost(this, isRoot && run('unshare', ['-n', 'true']).status === 0, 'root and unshare -n, a private network namespace');
       });
 
-      /** Runs the probe with -F v0 in a fresh netns where v0 (3.3.3.3) is wired to v1, IPv6 on v1 as `ipv6` says. */
-      function overVeth(ipv6: boolean): { status: number | null; report: ProbeReport; stdout: string } {
+      /** Runs the probe with -F v0 in a fresh netns where v0 (3.3.3.3) is wired to v1, IPv6 on v1 as `ipv6` says, 3.3.3.4 on v1 in a second netns when `peer`. */
+      function overVeth(ipv6: boolean, peer = false): { status: number | null; report: ProbeReport; stdout: string } {
         const script = [
           'ip link add v0 type veth peer name v1',
           'ip addr add 3.3.3.3/24 dev v0',
           `sysctl -q -w net.ipv6.conf.v1.disable_ipv6=${ipv6 ? 0 : 1}`,
           'ip link set v0 up && ip link set v1 up',
+          // A peer with 3.3.3.4, in a namespace of its own (else 3.3.3.4 is local to v0's stack), answers as a host does; it
+          // has v0's MAC, the destination of the probe's frames (vnet0 has no peer to name). ip netns keeps the name under
+          // /run, a tmpfs of this private mount namespace: nothing is left on the host.
+          peer
+            ? 'mount -t tmpfs none /run && ip netns add peer && ip link set v1 netns peer && ip netns exec peer sysctl -q -w net.ipv6.conf.v1.disable_ipv6=1 && ' +
+              'ip link set v0 address 02:00:00:00:00:03 && ip -n peer link set v1 address 02:00:00:00:00:03 && ip -n peer addr add 3.3.3.4/24 dev v1 && ip -n peer link set v1 up'
+            : 'true',
           // The peer's IPv6 link-local address must be usable (DAD) before it can answer.
           ipv6 ? 'sleep 2' : 'true',
           'exec "$@"',
         ].join(' && ');
-        const r = run('unshare', ['-n', 'sh', '-c', script, 'sh', probe, '-F', 'v0', '-c', '1', '-t', '200', '-l', '100', '-I', '0x1234', '3.3.3.4']);
+        const r = run('unshare', ['-n', '-m', 'sh', '-c', script, 'sh', probe, '-F', 'v0', '-c', '1', '-t', '200', '-l', '100', '-I', '0x1234', '3.3.3.4']);
         return { status: r.status, report: parseProbeOutput(r.stdout), stdout: r.stdout };
       }
 
       it('sends the six frames as the board capture shows them, from v0\'s own address; nobody answers the echo request', () => {
         const r = overVeth(false);
-        expect(r.report.header, r.stdout).to.deep.include({ version: 2, iface: 'v0', source: '3.3.3.3', ipOptions: 40 });
+        expect(r.report.header, r.stdout).to.deep.include({ version: 3, iface: 'v0', source: '3.3.3.3', ipOptions: 40 });
         expect(r.report.frames).to.deep.equal(parseProbeOutput(boardFixture('probe-frames-stage4.txt')).frames);
         expect(r.report.back, r.stdout).to.deep.equal([]);
         expect(r.report.timeouts).to.deep.equal([1]);
@@ -264,6 +271,39 @@ describe('parsers/probe', () => {
         expect(r.report.back.every((b) => b.ethertype === 0x86dd), r.stdout).to.equal(true);
         expect(r.report.ok).to.equal(false);
         expect(r.status).to.equal(1);
+      });
+
+      it('describes an IPv4 frame that came back: the peer\'s port unreachable for the UDP datagram, with its pkttype, addresses and ICMP fields', () => {
+        const r = overVeth(false, true);
+        const unreachable = r.report.back.filter((b) => b.kind === 'other' && b.ip?.icmp?.type === 3);
+        expect(unreachable, r.stdout).to.deep.equal([
+          // 20 + 8 bytes of ICMP header before the quoted datagram (its IP header and 24 bytes of UDP): 72 bytes of IP.
+          { kind: 'other', bytes: 14 + 72, ethertype: 0x0800, pkttype: 0, ip: { id: unreachable[0]?.ip?.id ?? -1, proto: 1, src: '3.3.3.4', dst: '3.3.3.3', icmp: { type: 3, code: 3, id: 0 } }, line: unreachable[0]?.line ?? -1 },
+        ]);
+        expect(describeBack(unreachable[0]!)).to.match(/^other \(86 bytes, EtherType 0x0800, pkttype 0 host, IPv4 id 0x[0-9a-f]{4} proto 1 3\.3\.3\.4 > 3\.3\.3\.3, ICMP type 3 code 3 id 0x0000\)$/);
+        // The peer answered the ARP request too; the echo request's reply is read as a reply, not as a frame back.
+        expect(r.report.back.map((b) => b.kind), r.stdout).to.include('arp');
+        expect(r.report.replies.map((x) => x.seq), r.stdout).to.deep.equal([1]);
+        expect(r.status).to.equal(1);
+      });
+
+      it('reads frames of its interface only: with lo flooded by ping -f, 50 runs see nothing come back', () => {
+        // The probe once opened its packet socket with ETH_P_ALL and bound it to the interface after three ioctls: it
+        // queued every interface's frames in between. On the board that was SSH traffic on eth0 (a false
+        // frames-not-reflected, 2 runs in 25 with the other core busy); here, frames of lo in 199 runs of 200.
+        const script = [
+          'ip link set lo up && ip link add v0 type veth peer name v1 && ip addr add 3.3.3.3/24 dev v0',
+          'sysctl -q -w net.ipv6.conf.v0.disable_ipv6=1 && sysctl -q -w net.ipv6.conf.v1.disable_ipv6=1',
+          'ip link set v0 up && ip link set v1 up',
+          'ping -f -q 127.0.0.1 >/dev/null 2>&1 & f=$!',
+          'for i in $(seq 1 50); do "$0" -F v0 -c 1 -t 20 -l 0 -I 0x1234 3.3.3.4 | grep "^back\\|^summary"; done',
+          'kill $f',
+        ].join('\n');
+        // spawns: built:probe
+        const r = run('unshare', ['-n', 'sh', '-c', script, probe]);
+        const lines = r.stdout.trim().split('\n');
+        expect(lines.filter((l) => l.startsWith('summary')), r.stderr).to.have.length(50);
+        expect(lines.filter((l) => l.startsWith('back'))).to.deep.equal([]);
       });
 
       it('exits 2 with an error of stage iface for an interface that does not exist', () => {
@@ -367,7 +407,7 @@ describe('parsers/probe', () => {
 
       it('gets no reply at all when nobody answers', () => {
         const script = 'ip link set lo up && sysctl -q -w net.ipv4.icmp_echo_ignore_all=1 && exec "$@"';
-        const r = run('unshare', ['-n', 'sh', '-c', script, 'sh', probe, '-c', '2', '-i', '10', '-t', '100', '-l', '0', '127.0.0.1']);
+        const r = run('unshare', ['-n', '-m', 'sh', '-c', script, 'sh', probe, '-c', '2', '-i', '10', '-t', '100', '-l', '0', '127.0.0.1']);
         expect(r.status).to.equal(1);
         expect(parseProbeOutput(r.stdout).timeouts).to.deep.equal([1, 2]);
       });

@@ -60,7 +60,7 @@
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
 
-#define PROBE_FORMAT_VERSION 2
+#define PROBE_FORMAT_VERSION 3
 #define MAX_COUNT 10000
 #define MAX_SIZE 65000
 #define ICMP_HDR 8
@@ -771,6 +771,34 @@ static void handle_frame(struct probe *pr, const unsigned char *f, size_t n,
 	out_u64(n);
 	out_key("ethertype");
 	out_hex16(type);
+	/* What it is, for whoever must tell a driver's reflection from other traffic */
+	out_key("pkttype");
+	out_u(pkttype);
+	if (type == ETH_P_IP && n >= ETH_HLEN + 20) {
+		const unsigned char *ip = f + ETH_HLEN;
+		size_t ihl = (size_t)(ip[0] & 0x0f) * 4;
+		uint32_t a;
+
+		out_key("ip_id");
+		out_hex16(get16(ip + 4));
+		out_key("proto");
+		out_u(ip[9]);
+		memcpy(&a, ip + 12, 4);
+		out_key("src");
+		out_ip(a);
+		memcpy(&a, ip + 16, 4);
+		out_key("dst");
+		out_ip(a);
+		if (ip[9] == IPPROTO_ICMP && ihl >= 20 &&
+		    n >= ETH_HLEN + ihl + ICMP_HDR) {
+			out_key("icmp_type");
+			out_u(ip[ihl]);
+			out_key("icmp_code");
+			out_u(ip[ihl + 1]);
+			out_key("icmp_id");
+			out_hex16(get16(ip + ihl + 4));
+		}
+	}
 	out_end(1);
 }
 
@@ -811,7 +839,9 @@ static int drain(struct probe *pr)
 			out_error("recv", (int)-n);
 			return -1;
 		}
-		if (pr->iface)
+		if (pr->iface && from.sll_ifindex != pr->ifindex)
+			pr->ignored++; /* not the interface's (bind() sees to that) */
+		else if (pr->iface)
 			handle_frame(pr, buf, (size_t)n, from.sll_pkttype, now_us());
 		else if (!handle_packet(pr, buf, (size_t)n, now_us()))
 			pr->ignored++;
@@ -1027,7 +1057,13 @@ static long open_iface(struct probe *pr, const char **stage)
 
 	put16((unsigned char *)&all, ETH_P_ALL); /* network byte order */
 	*stage = "socket";
-	r = probe_socket(AF_PACKET, SOCK_RAW, all);
+	/*
+	 * Protocol 0: the socket receives nothing until bind() names the
+	 * protocol and the interface. Opened with ETH_P_ALL, it would queue the
+	 * frames of every interface until bind() (the board's SSH traffic on
+	 * eth0, read as frames that came back on vnet0).
+	 */
+	r = probe_socket(AF_PACKET, SOCK_RAW, 0);
 	if (r < 0)
 		return r;
 	pr->fd = (int)r;

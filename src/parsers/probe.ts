@@ -2,10 +2,11 @@
 // kernel-modules/probe/vnet_probe.c. busybox ping checks neither identifier,
 // payload nor checksums; the probe checks each reply and prints one record per
 // line, fields as key=value separated by single spaces (`msg=` is always last
-// and runs to the end of the line). Format version 2 (version 1, the probe
-// before -F, printed the same records but frame and back, and reads the same):
+// and runs to the end of the line). Format version 3 (version 1, the probe
+// before -F, printed the same records but frame and back; version 2 printed
+// back lines without pkttype and the IPv4 fields; both read the same):
 //
-//   probe version=2 target=3.3.3.4 id=0x1234 count=5 size=56 interval_ms=100 timeout_ms=1000
+//   probe version=3 target=3.3.3.4 id=0x1234 count=5 size=56 interval_ms=100 timeout_ms=1000
 //       first line: what the probe is about to do. With -F (frames through an
 //       interface) it ends with ` iface=vnet0 source=3.3.3.3 ip_options=40`: the
 //       interface, its IPv4 address, and the bytes of IP options (record route)
@@ -16,10 +17,13 @@
 //       after its ICMP header, its IPv4 header claiming 1500 bytes) or fragment
 //       (the first fragment of an echo request). A frame that could not be sent
 //       ends with ` errno=N msg=text`.
-//   back kind=udp bytes=58 ethertype=0x0800
+//   back kind=udp bytes=58 ethertype=0x0800 pkttype=0 ip_id=0x7601 proto=17
+//        src=3.3.3.3 dst=3.3.3.4                                   (one line)
 //       (-F) a frame came in on the interface that is no reply to us: kind is
 //       the frame kind it was told apart as (by EtherType, IPv4 identification),
-//       or other.
+//       or other. pkttype is the packet socket's (0 host, 1 broadcast, 2
+//       multicast, 3 other host, 5 loopback); an IPv4 frame adds ip_id, proto,
+//       src and dst, an ICMP one also icmp_type, icmp_code and icmp_id.
 //   reply seq=1 id=0x1234 from=3.3.3.4 type=0 code=0 bytes=64 ttl=64 rtt_us=812
 //         icmp_csum=ok ip_csum=ok payload=ok verdict=ok               (one line)
 //       one ICMP packet taken as a reply to us (by identifier, or by our payload
@@ -38,7 +42,8 @@
 //           rtt_min_us=640 rtt_avg_us=700 rtt_max_us=812                   (one line)
 //       last line. received counts every reply packet (bad and duplicate ones
 //       too); valid counts requests answered once, correctly and in time;
-//       ignored counts other hosts' ICMP traffic. rtt_* over valid replies only.
+//       ignored counts other hosts' ICMP traffic (with -F, frames of other
+//       interfaces, which bind() keeps out). rtt_* over valid replies only.
 //       With -F it also has ` frames=6 back=0 outgoing=0`: frames sent, frames
 //       that came back (the back lines), frames others sent on the interface.
 //   error stage=socket errno=1 msg=Operation not permitted
@@ -49,9 +54,9 @@
 import type { PingStats } from '../results/model.ts';
 import { ParseError } from './parse-error.ts';
 
-/** The output format version the probe prints; this parser also reads version 1 (the same records but frame and back). */
-export const PROBE_FORMAT_VERSION = 2;
-const READABLE_VERSIONS = [1, PROBE_FORMAT_VERSION];
+/** The output format version the probe prints; this parser also reads versions 1 (no frame and back records) and 2 (back records without pkttype and the IPv4 fields). */
+export const PROBE_FORMAT_VERSION = 3;
+const READABLE_VERSIONS = [1, 2, PROBE_FORMAT_VERSION];
 
 /** Why the probe judged a reply bad. */
 export type ProbeReason = 'type' | 'code' | 'id' | 'seq' | 'from' | 'length' | 'ip_csum' | 'icmp_csum' | 'payload' | 'options' | 'dup' | 'late';
@@ -88,6 +93,10 @@ export interface ProbeBack {
   kind: string;
   bytes: number;
   ethertype: number;
+  /** Format 3: the packet socket's sll_pkttype (0 host, 1 broadcast, 2 multicast, 3 other host, 5 loopback). */
+  pkttype?: number;
+  /** Format 3, IPv4 frames: identification, protocol, addresses; ICMP ones their type, code and identifier. */
+  ip?: { id: number; proto: number; src: string; dst: string; icmp?: { type: number; code: number; id: number } };
   line: number;
 }
 
@@ -194,9 +203,16 @@ export function parseProbeOutput(output: string): ProbeReport {
         report.frames.push(frame);
         break;
       }
-      case 'back':
-        report.back.push({ kind: f.str('kind'), bytes: f.int('bytes'), ethertype: f.int('ethertype'), line });
+      case 'back': {
+        const back: ProbeBack = { kind: f.str('kind'), bytes: f.int('bytes'), ethertype: f.int('ethertype'), line };
+        if (f.has('pkttype')) back.pkttype = f.int('pkttype');
+        if (f.has('proto')) {
+          back.ip = { id: f.int('ip_id'), proto: f.int('proto'), src: f.str('src'), dst: f.str('dst') };
+          if (f.has('icmp_type')) back.ip.icmp = { type: f.int('icmp_type'), code: f.int('icmp_code'), id: f.int('icmp_id') };
+        }
+        report.back.push(back);
         break;
+      }
       case 'reply': {
         const verdict = f.str('verdict');
         if (verdict !== 'ok' && verdict !== 'bad') throw new ParseError('probe', `verdict must be ok or bad, got ${JSON.stringify(verdict)}`, output, line);
@@ -289,6 +305,20 @@ export function parseProbeOutput(output: string): ProbeReport {
   report.ok =
     report.header !== undefined && s !== undefined && report.error === undefined && s.valid === report.header.count && s.bad === 0 && report.back.length === 0;
   return report;
+}
+
+const PKTTYPES: Record<number, string> = { 0: 'host', 1: 'broadcast', 2: 'multicast', 3: 'other host', 4: 'outgoing', 5: 'loopback' };
+
+/** A frame that came back, in words: `other (134 bytes, EtherType 0x0800, pkttype 0 host, IPv4 id 0x7610 proto 1 3.3.3.4 > 3.3.3.3, ICMP type 0 code 0 id 0x00a1)`. */
+export function describeBack(b: ProbeBack): string {
+  const hex = (v: number) => `0x${v.toString(16).padStart(4, '0')}`;
+  const parts = [`${b.bytes} bytes`, `EtherType ${hex(b.ethertype)}`];
+  if (b.pkttype !== undefined) parts.push(`pkttype ${b.pkttype}${PKTTYPES[b.pkttype] ? ` ${PKTTYPES[b.pkttype]}` : ''}`);
+  if (b.ip) {
+    parts.push(`IPv4 id ${hex(b.ip.id)} proto ${b.ip.proto} ${b.ip.src} > ${b.ip.dst}`);
+    if (b.ip.icmp) parts.push(`ICMP type ${b.ip.icmp.type} code ${b.ip.icmp.code} id ${hex(b.ip.icmp.id)}`);
+  }
+  return `${b.kind} (${parts.join(', ')})`;
 }
 
 /** The probe's result in the shape of a ping summary (transmitted, valid replies, loss, rtt). */
