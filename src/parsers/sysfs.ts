@@ -1,7 +1,8 @@
 // Reads /sys/class/net/<if>/ in one board command and parses the result into
 // an InterfaceReading. The command uses only shell builtins (read, printf,
-// [ ), so busybox ash runs it without forking once per file: readings are
-// taken before and after every ping and must cost next to nothing.
+// [ ), so busybox ash runs it without forking once per file, and prints it all
+// with one printf: readings are taken before and after every ping and must
+// cost next to nothing.
 //
 // Output of the command, one record per line:
 //   @sysfs 1 <if>          header (format version 1)
@@ -28,12 +29,16 @@ export function sysfsReadCommand(iface: string): string {
   const files = SYSFS_FILES.map((f) => `"$d"/${f}`).join(' ');
   // `read` is a regular builtin, so a failed redirection only fails that one
   // command; v is reset first so a failed read never repeats the previous value.
+  // A file is tested for existence only when it could not be read (absent:
+  // left out; present: unreadable). The lines gather in o and go out in one
+  // printf: a write per line cost a packet each over SSH (240 against 150 ms a
+  // reading on the debug board).
   return [
-    `d=${d}`,
-    `if [ -d "$d" ]; then echo "@sysfs 1 ${iface}"`,
-    `for f in ${files} "$d"/statistics/*; do [ -e "$f" ] || continue; v=; if read -r v 2>/dev/null <"$f" || [ -n "$v" ]; then printf '%s=%s\\n' "\${f#"$d"/}" "$v"; else printf '%s!\\n' "\${f#"$d"/}"; fi; done`,
-    `else echo "@missing ${iface}"; fi`,
-    `echo @end`,
+    `d=${d}; n='\n'`,
+    `if [ -d "$d" ]; then o="@sysfs 1 ${iface}"`,
+    `for f in ${files} "$d"/statistics/*; do v=; if read -r v 2>/dev/null <"$f" || [ -n "$v" ]; then o="$o$n\${f#"$d"/}=$v"; elif [ -e "$f" ]; then o="$o$n\${f#"$d"/}!"; fi; done`,
+    `printf '%s\\n@end\\n' "$o"`,
+    `else printf '@missing %s\\n@end\\n' ${iface}; fi`,
   ].join('; ');
 }
 
