@@ -112,7 +112,7 @@ export const runResultsSchema = z.looseObject({
       startedAt: z.string(),
       durationMs: num,
       recovered: z.boolean().optional(),
-      kmemleak: z.looseObject({ unattributed: num, others: z.array(z.string()) }).optional(),
+      kmemleak: z.looseObject({ unattributed: num, others: z.array(z.string()), transient: z.array(z.string()).optional() }).optional(),
     }),
   ),
   errors: z.array(z.string()),

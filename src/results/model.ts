@@ -153,9 +153,11 @@ export interface StageResult {
    * kmemleak): `unattributed` counts the reports the scan listed that the
    * stage did not cause (other processes' objects, older ones), `others` the
    * first few of those reports as the kernel printed them; the stage's own
-   * are kernel events of class kmemleak.
+   * are kernel events of class kmemleak. `transient`: reports of the stage's
+   * kind that one more scan a second later no longer listed (objects already
+   * freed), kept as the kernel printed them and not counted against it.
    */
-  kmemleak?: { unattributed: number; others: string[] };
+  kmemleak?: { unattributed: number; others: string[]; transient?: string[] };
   /**
    * Whether the board was power-cycled during this stage: before its steps (an
    * earlier stage left it dirty: a module that would not unload, vnet0 still

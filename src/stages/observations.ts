@@ -51,7 +51,7 @@ export interface StageObservations {
   dmesg: string[];
   kernelEvents: KernelEvent[];
   /** The kmemleak scan after rmmod (kernels with kmemleak): the stage's leaks, and how many other suspects it listed. */
-  leaks?: { events: KernelEvent[]; unattributed: number; others: string[] };
+  leaks?: { events: KernelEvent[]; unattributed: number; others: string[]; transient?: string[] };
   steps: StepTiming[];
   fault?: StageFault;
   recovered?: boolean;

@@ -165,7 +165,7 @@ function stageResult(
     steps: obs?.steps ?? [],
     startedAt: obs?.startedAt ?? new Date(s.started).toISOString(),
     durationMs: Date.now() - s.started,
-    ...(obs?.leaks ? { kmemleak: { unattributed: obs.leaks.unattributed, others: obs.leaks.others } } : {}),
+    ...(obs?.leaks ? { kmemleak: { unattributed: obs.leaks.unattributed, others: obs.leaks.others, ...(obs.leaks.transient ? { transient: obs.leaks.transient } : {}) } } : {}),
     ...(obs?.recovered ? { recovered: true } : {}),
   };
 }
