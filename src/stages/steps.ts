@@ -352,21 +352,23 @@ export const kmemleakStep: StageStep = {
   async run(ctx) {
     ctx.phase = 'kmemleak scan';
     const minAgeMs = ctx.inputs.kmemleakMinAgeMs ?? 5000;
+    const scanAndList = () => sections((command) => ctx.run(command, 60_000), { scan: `echo scan > ${KMEMLEAK}`, list: `cat ${KMEMLEAK}` });
+    // kmemleak turns itself off on an internal error (its object pool full): the board, not the driver.
+    const scanFailed = (failed: CommandResult | undefined): 'stop' => {
+      const said = `${failed?.stdout ?? ''}${failed?.stderr ?? ''}`.trim() || 'no output';
+      ctx.obs.fault = { class: 'error', step: 'kmemleak scan', message: `kmemleak scan failed (exit ${failed?.exitCode ?? '?'}): ${said}` };
+      return 'stop';
+    };
     const scan = await ctx.step('kmemleak', async () => {
       // The first scan came with rmmod; run here only when that step did not (a stage without it).
       const first = ctx.kmemleak?.firstScan ?? (await ctx.run(`echo scan > ${KMEMLEAK}`, 60_000));
       if (first.exitCode !== 0) return { first, second: undefined };
       const wait = (ctx.lastTrafficAt ?? 0) + minAgeMs + KMEMLEAK_AGE_MARGIN_MS - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      return { first, second: await sections((command) => ctx.run(command, 60_000), { scan: `echo scan > ${KMEMLEAK}`, list: `cat ${KMEMLEAK}` }) };
+      return { first, second: await scanAndList() };
     });
     const failed = [scan.first, scan.second?.part('scan'), scan.second?.part('list')].find((p) => p !== undefined && p.exitCode !== 0);
-    if (failed || scan.second === undefined) {
-      // kmemleak turns itself off on an internal error (its object pool full): the board, not the driver.
-      const said = `${failed?.stdout ?? ''}${failed?.stderr ?? ''}`.trim() || 'no output';
-      ctx.obs.fault = { class: 'error', step: 'kmemleak scan', message: `kmemleak scan failed (exit ${failed?.exitCode ?? '?'}): ${said}` };
-      return 'stop';
-    }
+    if (failed || scan.second === undefined) return scanFailed(failed);
     const moduleName = MODULE_NAMES[ctx.plan.stage - 1] ?? 'virt_net';
     const { stage: suspects, other } = attributeLeaks(parseKmemleak(scan.second.output('list') ?? ''), {
       modules: [moduleName],
@@ -380,14 +382,10 @@ export const kmemleakStep: StageStep = {
     if (suspects.length > 0) {
       const confirm = await ctx.step('kmemleak-confirm', async () => {
         await new Promise((r) => setTimeout(r, KMEMLEAK_CONFIRM_MS));
-        return sections((command) => ctx.run(command, 60_000), { scan: `echo scan > ${KMEMLEAK}`, list: `cat ${KMEMLEAK}` });
+        return scanAndList();
       });
       const bad = [confirm.part('scan'), confirm.part('list')].find((p) => p.exitCode !== 0);
-      if (bad) {
-        const said = `${bad.stdout}${bad.stderr}`.trim() || 'no output';
-        ctx.obs.fault = { class: 'error', step: 'kmemleak scan', message: `kmemleak scan failed (exit ${bad.exitCode}): ${said}` };
-        return 'stop';
-      }
+      if (bad) return scanFailed(bad);
       const key = (o: { address: string; jiffies: number; comm: string }) => `${o.address} ${o.jiffies} ${o.comm}`;
       const still = new Set(parseKmemleak(confirm.output('list') ?? '').map(key));
       stage = suspects.filter((o) => still.has(key(o)));
